@@ -1,0 +1,3 @@
+"""imgq: a batch image processor for the shell, cron jobs and Makefiles."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from imgq.cli import main
+
+main()

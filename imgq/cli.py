@@ -1,0 +1,326 @@
+"""The ``imgq`` command line: parse and validate the job, then plan and run it."""
+
+from __future__ import annotations
+
+import functools
+import os
+import signal
+import sys
+import time
+
+import click
+from PIL import ImageColor
+
+from imgq import __version__
+from imgq.collect import OutputSettings
+from imgq.discover import discover
+from imgq.dispatch import EngineSettings, FatalError, run_jobs
+from imgq.formats import writable_format
+from imgq.geometry import parse_geometry
+from imgq.pipeline import OPERATION_HELP, Operation, Pipeline, parse_angle, parse_operation
+from imgq.plan import Placement, make_plan
+from imgq.report import EXIT_FATAL, EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_USAGE, Report
+
+EXIT_CODES_HELP = """\b
+Exit codes:
+  0    every image was written, or skipped as asked
+  1    one or more images failed (one line each on stderr)
+  2    usage error: an invalid option or value
+  3    fatal error: the output folder cannot be written, or the engine failed
+  130  interrupted (SIGINT, Ctrl-C)
+  143  terminated (SIGTERM)
+"""
+
+DEFAULT_MAX_PIXELS = 178_956_970
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived; unwinds the run like Ctrl-C does."""
+
+
+# ---------------------------------------------------------------- parameter types
+
+
+class _ParsedType(click.ParamType):
+    """A click type that wraps a parse function raising ValueError."""
+
+    def __init__(self, name: str, parse):
+        self.name = name
+        self._parse = parse
+
+    def convert(self, value, param, ctx):
+        if not isinstance(value, str):
+            return value
+        try:
+            return self._parse(value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+def _parse_colour(text: str) -> tuple[int, ...]:
+    try:
+        return ImageColor.getrgb(text)
+    except ValueError:
+        raise ValueError(
+            f"invalid colour {text!r}: use a name (white), #rrggbb, #rrggbbaa or rgb(r,g,b)"
+        ) from None
+
+
+GEOMETRY = _ParsedType("GEOMETRY", parse_geometry)
+ANGLE = _ParsedType("DEGREES", parse_angle)
+OPERATION = _ParsedType("OP", parse_operation)
+FORMAT = _ParsedType("FORMAT", writable_format)
+COLOUR = _ParsedType("COLOUR", _parse_colour)
+
+
+# ---------------------------------------------------------------- shared options
+
+
+def job_options(command):
+    """Add the sources argument and the options every processing command shares."""
+    options = [
+        click.argument("sources", nargs=-1, required=True, type=click.Path(exists=True)),
+        click.option("-o", "--output", metavar="FOLDER", help="Folder to write into; the tree under each input folder is mirrored there."),
+        click.option("--in-place", is_flag=True, help="Write next to the inputs, replacing an input when the output has its name."),
+        click.option("-f", "--format", "output_format", type=FORMAT, help="Output format (jpg, png, webp, tif, gif, ...); default: the input's."),
+        click.option("--quality", type=click.IntRange(1, 100), help="Encoder quality 1-100 for JPEG, WebP and AVIF [default: 90 for JPEG and WebP]."),
+        click.option("--background", type=COLOUR, default="white", show_default=True, help="Colour that transparent pixels are blended onto for formats without alpha."),
+        click.option("--overwrite", is_flag=True, help="Replace outputs that already exist (default: skip them)."),
+        click.option("--no-auto-orient", "auto_orient", is_flag=True, flag_value=False, default=True, help="Do not apply the EXIF Orientation tag before the operations."),
+        click.option("--max-pixels", type=click.IntRange(0), default=DEFAULT_MAX_PIXELS, show_default=True, help="Reject images with more pixels than this (0: no limit)."),
+        click.option("-j", "--jobs", type=click.IntRange(1), help="Worker processes [default: the CPUs this process may use]. 1 runs in one process."),
+        click.option("--chunk-size", type=click.IntRange(1), help="Images per chunk handed to a worker [default: automatic]."),
+        click.option("--dry-run", is_flag=True, help="Print the planned outputs on stdout and write nothing."),
+        click.option("--progress/--no-progress", default=None, help="Show the progress bar [default: only when stderr is a terminal]."),
+        click.option("--quiet", is_flag=True, help="Print only failures."),
+        click.option("-v", "--verbose", is_flag=True, help="Also say why each path was skipped."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+# ---------------------------------------------------------------- commands
+
+
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog=EXIT_CODES_HELP,
+)
+@click.version_option(__version__, prog_name="imgq")
+def main():
+    """Batch image processor: rotate, auto-orient, resize and convert many images in parallel.
+
+    \b
+    Examples:
+      imgq rotate 90 photos/ -o rotated/
+      imgq resize '1600x1600>' photos/ -o web/ --format webp
+      imgq run photos/ -o out/ --op rotate=90 --op 'resize=800x600>'
+    """
+
+
+def _example(text: str):
+    """Append an example block to a command's help."""
+
+    def decorate(function):
+        function.__doc__ = f"{function.__doc__}\n\n\b\nExample:\n  {text}"
+        return function
+
+    return decorate
+
+
+@main.command(context_settings={"ignore_unknown_options": True})
+@click.argument("degrees", type=ANGLE)
+@job_options
+@click.option("--fill", type=COLOUR, help="Corner colour for angles that are not multiples of 90 [default: white, or transparent with alpha].")
+@_example("imgq rotate 90 photos/ -o rotated/")
+def rotate(degrees, fill, **options):
+    """Rotate clockwise by DEGREES (negative: counter-clockwise)."""
+    _execute([Operation("rotate", degrees)], fill=fill, **options)
+
+
+@main.command()
+@job_options
+@_example("imgq flip scans/ -o flipped/")
+def flip(**options):
+    """Mirror top to bottom."""
+    _execute([Operation("flip")], **options)
+
+
+@main.command()
+@job_options
+@_example("imgq flop scans/ -o mirrored/")
+def flop(**options):
+    """Mirror left to right."""
+    _execute([Operation("flop")], **options)
+
+
+@main.command(name="auto-orient")
+@job_options
+@_example("imgq auto-orient phone/ -o upright/")
+def auto_orient(**options):
+    """Apply the EXIF Orientation tag to the pixels and reset the tag (all 8 values)."""
+    _execute([], **options)
+
+
+@main.command()
+@click.argument("geometry", type=GEOMETRY)
+@job_options
+@_example("imgq resize '1600x1600>' photos/ -o web/")
+def resize(geometry, **options):
+    """Resize to an ImageMagick GEOMETRY.
+
+    \b
+    W       width W, aspect ratio kept
+    xH      height H, aspect ratio kept
+    WxH     fit inside W by H
+    WxH^    fill W by H (the smaller side fits)
+    WxH!    exactly W by H
+    WxH>    fit inside, only ever shrink
+    WxH<    fit inside, only ever enlarge
+    N%      scale by N percent
+    """
+    _execute([Operation("resize", geometry)], **options)
+
+
+@main.command()
+@job_options
+@_example("imgq grayscale photos/ -o grey/")
+def grayscale(**options):
+    """Convert to grey, keeping alpha."""
+    _execute([Operation("grayscale")], **options)
+
+
+@main.command(name="convert")
+@click.argument("target_format", metavar="FORMAT", type=FORMAT)
+@job_options
+@_example("imgq convert webp photos/ -o webp/ --quality 80")
+def convert_command(target_format, output_format, **options):
+    """Convert to FORMAT (jpg, png, webp, tif, gif, bmp, ...)."""
+    if output_format is not None and output_format != target_format:
+        raise click.UsageError(f"FORMAT {target_format} and --format {output_format} disagree; give one of them")
+    _execute([], output_format=target_format, **options)
+
+
+@main.command()
+@click.option("--op", "operations", type=OPERATION, multiple=True, metavar="OP", help="An operation; repeat to chain them in order (see below).")
+@click.option("--fill", type=COLOUR, help="Corner colour for rotations that are not multiples of 90.")
+@job_options
+@_example("imgq run photos/ -o out/ --op rotate=90 --op 'resize=800x600>' --format webp")
+def run(operations, fill, **options):
+    """Apply a chain of operations, in the order given.
+
+    \b
+    Operations:
+    """
+    _execute(list(operations), fill=fill, **options)
+
+
+run.help = run.help.rstrip() + "\n" + "\n".join(f"  {name:<17} {text}" for name, text in OPERATION_HELP.items())
+
+
+# ---------------------------------------------------------------- running a job
+
+
+def _execute(operations, *, sources, output, in_place, output_format, quality, background,
+             overwrite, auto_orient, max_pixels, jobs, chunk_size, dry_run, progress,
+             quiet, verbose, fill=None):
+    placement = _placement(output, in_place, output_format, overwrite, dry_run)
+    pipeline = Pipeline(
+        operations=tuple(operations),
+        auto_orient=auto_orient,
+        output_format=output_format,
+        quality=quality,
+        background=tuple(background[:3]),
+        fill=fill,
+        max_pixels=max_pixels or None,
+    )
+    settings = OutputSettings(quiet=quiet, verbose=verbose, progress=progress, in_place=in_place)
+
+    started = time.perf_counter()
+    plan = make_plan(discover(list(sources)), placement)
+    if dry_run:
+        _print_plan(plan)
+        sys.exit(0)
+
+    report = Report(planned=plan.planned)
+    _report_plan(plan, report, settings)
+    _run_with_signals(plan, pipeline, EngineSettings(jobs, chunk_size), settings, report)
+    report.elapsed = time.perf_counter() - started
+
+    if not quiet or report.exit_code != 0:
+        click.echo(f"imgq: {report.summary()}", err=True)
+    sys.exit(report.exit_code)
+
+
+def _placement(output, in_place, output_format, overwrite, dry_run) -> Placement:
+    if in_place and output:
+        raise click.UsageError("give either -o/--output or --in-place, not both")
+    if not in_place and not output:
+        raise click.UsageError("missing -o/--output FOLDER (or --in-place to write next to the inputs)")
+    if output and os.path.exists(output) and not os.path.isdir(output):
+        raise click.BadParameter(f"{output!r} exists and is not a folder", param_hint="'-o/--output'")
+    if output and not dry_run:
+        try:
+            os.makedirs(output, exist_ok=True)
+        except OSError as exc:
+            click.echo(f"imgq: cannot create output folder {output}: {exc.strerror or exc}", err=True)
+            sys.exit(EXIT_FATAL)
+    return Placement(output_root=output, in_place=in_place, output_format=output_format, overwrite=overwrite)
+
+
+def _print_plan(plan) -> None:
+    for job in plan.jobs:
+        click.echo(f"{job.source} -> {job.output}")
+    for source, reason in plan.skipped:
+        click.echo(f"{source} skipped: {reason}")
+    for source, reason in plan.failed:
+        click.echo(f"{source} failed: {reason}")
+    click.echo(
+        f"imgq: dry run: {len(plan.jobs)} to write, {len(plan.skipped)} to skip, "
+        f"{len(plan.failed)} failing",
+        err=True,
+    )
+
+
+def _report_plan(plan, report: Report, settings: OutputSettings) -> None:
+    """Print and count what planning already decided, before any work starts."""
+    for source, reason in plan.failed:
+        click.echo(f"imgq: {source}: {reason}", err=True)
+        report.failures.append((source, reason))
+    report.failed += len(plan.failed)
+    report.skipped += len(plan.skipped)
+    if settings.verbose:
+        for source, reason in plan.skipped:
+            click.echo(f"imgq: skipped {source}: {reason}", err=True)
+        for item in plan.ignored:
+            click.echo(f"imgq: ignored {item.path}: {item.skip_reason}", err=True)
+
+
+def _run_with_signals(plan, pipeline, engine, settings, report: Report) -> None:
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        run_jobs(plan.jobs, pipeline, engine, settings, report)
+    except KeyboardInterrupt:
+        report.interrupted_by = EXIT_INTERRUPTED
+    except Terminated:
+        report.interrupted_by = EXIT_TERMINATED
+    except FatalError as exc:
+        report.fatal = str(exc)
+        click.echo(f"imgq: fatal: {exc}", err=True)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        _remove_temporary_files(plan.jobs)
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated()
+
+
+def _remove_temporary_files(jobs) -> None:
+    """Remove what workers left behind when a run stopped early."""
+    for job in jobs:
+        try:
+            os.remove(job.temp)
+        except OSError:
+            pass

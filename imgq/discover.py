@@ -1,0 +1,71 @@
+"""Discovery: walk the input files and folders and yield the image files found.
+
+Folders are walked recursively in sorted order, so that two runs over the
+same tree see the same images in the same order. Files named directly on
+the command line are always taken; inside folders, files are kept by
+extension. Content is checked later, when a worker opens the file, so that a
+JPEG named ``.png`` is read as a JPEG and a text file named ``.jpg`` becomes
+a per-file error.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Iterator
+
+from imgq.formats import readable_extensions
+
+# Workers encode into hidden files named like this, in the output folder.
+TEMP_PREFIX = ".imgq-"
+TEMP_SUFFIX = ".tmp"
+
+
+@dataclass(frozen=True)
+class Found:
+    """A path met during discovery; ``root`` is the input it was found under.
+
+    ``skip_reason`` is empty for an image to process, and says why the path
+    was passed over otherwise.
+    """
+
+    path: str
+    root: str
+    skip_reason: str = ""
+
+
+def discover(inputs: list[str], follow_links: bool = False) -> Iterator[Found]:
+    """Yield every path under ``inputs``, images first-class, the rest with a reason."""
+    extensions = readable_extensions()
+    for given in inputs:
+        if os.path.isdir(given):
+            yield from _walk(given, extensions, follow_links)
+        else:
+            # A named file is tried even with an unknown extension; a missing
+            # one becomes a per-file error when the worker opens it.
+            yield Found(given, os.path.dirname(given))
+
+
+def _walk(root: str, extensions: frozenset[str], follow_links: bool) -> Iterator[Found]:
+    seen_dirs: set[tuple[int, int]] = set()
+    for folder, dirs, files in os.walk(root, followlinks=follow_links):
+        if follow_links:
+            # Followed links can lead back up the tree; visit each folder once.
+            stat = os.stat(folder)
+            if (stat.st_dev, stat.st_ino) in seen_dirs:
+                dirs[:] = []
+                continue
+            seen_dirs.add((stat.st_dev, stat.st_ino))
+
+        dirs.sort()
+        for name in sorted(files):
+            path = os.path.join(folder, name)
+            yield Found(path, root, _skip_reason(name, extensions))
+
+
+def _skip_reason(name: str, extensions: frozenset[str]) -> str:
+    if name.startswith(TEMP_PREFIX) and name.endswith(TEMP_SUFFIX):
+        return "temporary file of an imgq run"
+    if os.path.splitext(name)[1].lower() not in extensions:
+        return "not an image extension"
+    return ""

@@ -1,0 +1,139 @@
+"""Planning: decide every image's output path before any image is processed.
+
+The plan mirrors each input folder's tree under the output folder, finds
+outputs that two inputs would share, and passes over outputs that already
+exist, all before the first worker starts.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from imgq.discover import TEMP_PREFIX, TEMP_SUFFIX, Found
+from imgq.formats import format_for_extension, output_name
+
+
+@dataclass(frozen=True)
+class ImageJob:
+    """One image to process: where it comes from, where it goes, and in which format."""
+
+    index: int
+    source: str
+    output: str
+    output_format: str
+    temp: str
+
+
+@dataclass
+class Plan:
+    """The planned jobs, plus the inputs passed over or rejected while planning."""
+
+    jobs: list[ImageJob] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    ignored: list[Found] = field(default_factory=list)
+
+    @property
+    def planned(self) -> int:
+        """Return how many images the run accounts for: jobs, skips and failures."""
+        return len(self.jobs) + len(self.skipped) + len(self.failed)
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where outputs go: a folder tree, next to the inputs, or one named file."""
+
+    output_root: str | None = None
+    in_place: bool = False
+    output_file: str | None = None
+    output_format: str | None = None
+    overwrite: bool = False
+
+
+def make_plan(found: Iterable[Found], placement: Placement) -> Plan:
+    """Plan an output for every discovered image."""
+    plan = Plan()
+    candidates: list[tuple[str, str, str]] = []
+    seen_sources: set[str] = set()
+
+    for item in found:
+        if item.skip_reason:
+            plan.ignored.append(item)
+            continue
+        key = os.path.abspath(item.path)
+        if key in seen_sources:
+            continue
+        seen_sources.add(key)
+        output, fmt = _output_for(item, placement)
+        candidates.append((item.path, output, fmt))
+
+    rejected = _find_conflicts(candidates, seen_sources, placement.in_place)
+    token = f"{os.getpid():x}"
+    for source, output, fmt in candidates:
+        if source in rejected:
+            plan.failed.append((source, rejected[source]))
+        elif _exists(output) and not _may_replace(source, output, placement):
+            plan.skipped.append((source, f"output exists: {output} (use --overwrite)"))
+        else:
+            index = len(plan.jobs)
+            temp = os.path.join(os.path.dirname(output) or ".", f"{TEMP_PREFIX}{token}-{index}{TEMP_SUFFIX}")
+            plan.jobs.append(ImageJob(index, source, output, fmt, temp))
+    return plan
+
+
+def _output_for(item: Found, placement: Placement) -> tuple[str, str]:
+    name = os.path.basename(item.path)
+    fmt = placement.output_format or format_for_extension(name) or "PNG"
+    if placement.output_file is not None:
+        return placement.output_file, fmt
+
+    if placement.in_place:
+        folder = os.path.dirname(item.path)
+    else:
+        relative = os.path.relpath(os.path.dirname(item.path), item.root or ".")
+        folder = os.path.normpath(os.path.join(placement.output_root, relative))
+    return os.path.join(folder, output_name(name, fmt)), fmt
+
+
+def _find_conflicts(
+    candidates: list[tuple[str, str, str]], sources: set[str], in_place: bool
+) -> dict[str, str]:
+    """Return a reason for each source whose output collides or replaces an input.
+
+    Names are compared case-folded, because on macOS and Windows ``Photo.png``
+    and ``photo.png`` are the same file, and an output tree is often copied
+    there.
+    """
+    rejected: dict[str, str] = {}
+    by_output: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for source, output, _ in candidates:
+        by_output[os.path.abspath(output).casefold()].append((source, output))
+
+    for group in by_output.values():
+        if len(group) > 1:
+            names = ", ".join(source for source, _ in group)
+            for source, output in group:
+                rejected[source] = f"output name collision: {names} would all be written to {output}"
+
+    folded_sources = {path.casefold() for path in sources}
+    for source, output, _ in candidates:
+        target = os.path.abspath(output)
+        replaces_own = target == os.path.abspath(source)
+        if source in rejected or (in_place and replaces_own):
+            continue
+        if target.casefold() in folded_sources:
+            rejected[source] = f"output {output} would replace an input file (use --in-place to allow it)"
+    return rejected
+
+
+def _may_replace(source: str, output: str, placement: Placement) -> bool:
+    if placement.overwrite:
+        return True
+    return placement.in_place and os.path.abspath(output) == os.path.abspath(source)
+
+
+def _exists(path: str) -> bool:
+    return os.path.lexists(path)
