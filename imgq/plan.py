@@ -58,19 +58,21 @@ def make_plan(found: Iterable[Found], placement: Placement) -> Plan:
     plan = Plan()
     candidates: list[tuple[str, str, str]] = []
     seen_sources: set[str] = set()
+    absolute = _AbsolutePaths()
+    output_folders: dict[tuple[str, str], str] = {}
 
     for item in found:
         if item.skip_reason:
             plan.ignored.append(item)
             continue
-        key = os.path.abspath(item.path)
+        key = absolute(item.path)
         if key in seen_sources:
             continue
         seen_sources.add(key)
-        output, fmt = _output_for(item, placement)
+        output, fmt = _output_for(item, placement, output_folders)
         candidates.append((item.path, output, fmt))
 
-    rejected = _find_conflicts(candidates, seen_sources, placement.in_place)
+    rejected = _find_conflicts(candidates, seen_sources, placement.in_place, absolute)
     token = f"{os.getpid():x}"
     for source, output, fmt in candidates:
         if source in rejected:
@@ -84,7 +86,7 @@ def make_plan(found: Iterable[Found], placement: Placement) -> Plan:
     return plan
 
 
-def _output_for(item: Found, placement: Placement) -> tuple[str, str]:
+def _output_for(item: Found, placement: Placement, folders: dict[tuple[str, str], str]) -> tuple[str, str]:
     name = os.path.basename(item.path)
     fmt = placement.output_format or format_for_extension(name) or "PNG"
     if placement.output_file is not None:
@@ -93,13 +95,17 @@ def _output_for(item: Found, placement: Placement) -> tuple[str, str]:
     if placement.in_place:
         folder = os.path.dirname(item.path)
     else:
-        relative = os.path.relpath(os.path.dirname(item.path), item.root or ".")
-        folder = os.path.normpath(os.path.join(placement.output_root, relative))
+        # One relpath per input folder: it costs two abspath calls.
+        key = (os.path.dirname(item.path), item.root)
+        folder = folders.get(key)
+        if folder is None:
+            relative = os.path.relpath(key[0], item.root or ".")
+            folder = folders[key] = os.path.normpath(os.path.join(placement.output_root, relative))
     return os.path.join(folder, output_name(name, fmt)), fmt
 
 
 def _find_conflicts(
-    candidates: list[tuple[str, str, str]], sources: set[str], in_place: bool
+    candidates: list[tuple[str, str, str]], sources: set[str], in_place: bool, absolute: _AbsolutePaths
 ) -> dict[str, str]:
     """Return a reason for each source whose output collides or replaces an input.
 
@@ -110,7 +116,7 @@ def _find_conflicts(
     rejected: dict[str, str] = {}
     by_output: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for source, output, _ in candidates:
-        by_output[os.path.abspath(output).casefold()].append((source, output))
+        by_output[absolute(output).casefold()].append((source, output))
 
     for group in by_output.values():
         if len(group) > 1:
@@ -120,13 +126,33 @@ def _find_conflicts(
 
     folded_sources = {path.casefold() for path in sources}
     for source, output, _ in candidates:
-        target = os.path.abspath(output)
-        replaces_own = target == os.path.abspath(source)
+        target = absolute(output)
+        replaces_own = target == absolute(source)
         if source in rejected or (in_place and replaces_own):
             continue
         if target.casefold() in folded_sources:
             rejected[source] = f"output {output} would replace an input file (use --in-place to allow it)"
     return rejected
+
+
+class _AbsolutePaths:
+    """``os.path.abspath`` for many paths, run once per folder.
+
+    abspath calls ``os.getcwd`` each time; planning 100,000 paths made
+    600,000 such calls. The working directory must not change meanwhile.
+    """
+
+    def __init__(self):
+        self.folders: dict[str, str] = {}
+
+    def __call__(self, path: str) -> str:
+        folder, name = os.path.split(path)
+        if name in ("", ".", ".."):
+            return os.path.abspath(path)
+        absolute = self.folders.get(folder)
+        if absolute is None:
+            absolute = self.folders[folder] = os.path.abspath(folder)
+        return os.path.join(absolute, name)
 
 
 def _may_replace(source: str, output: str, placement: Placement) -> bool:
