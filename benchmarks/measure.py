@@ -26,6 +26,7 @@ class ProcessPeak:
 
     created: float
     rss: int = 0
+    uss: int = 0
     cpu_seconds: float = 0.0
 
 
@@ -46,8 +47,15 @@ class Measurement:
         return sorted((peak for pid, peak in self.processes.items() if pid != self.root), key=lambda p: p.created)
 
 
-def run_measured(command: list[str] | str, env: dict | None = None, cwd: str | None = None) -> Measurement:
-    """Run ``command`` to the end while sampling its process tree."""
+def run_measured(
+    command: list[str] | str, env: dict | None = None, cwd: str | None = None, unique: bool = False
+) -> Measurement:
+    """Run ``command`` to the end while sampling its process tree.
+
+    With ``unique``, each process's unique set size (USS: the pages no other
+    process maps) is sampled too. It costs about 0.2 ms per process and
+    sample, so it is kept for the memory measurements.
+    """
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     process = subprocess.Popen(
@@ -63,7 +71,7 @@ def run_measured(command: list[str] | str, env: dict | None = None, cwd: str | N
     root = psutil.Process(process.pid)
 
     while process.poll() is None:
-        peak_total = max(peak_total, _sample(root, peaks))
+        peak_total = max(peak_total, _sample(root, peaks, unique))
         time.sleep(SAMPLE_SECONDS)
     stderr = process.stderr.read().decode("utf-8", "replace")
     process.stderr.close()
@@ -74,7 +82,7 @@ def run_measured(command: list[str] | str, env: dict | None = None, cwd: str | N
     return Measurement(wall, cpu, peak_total, process.returncode, stderr, peaks, process.pid)
 
 
-def _sample(root: psutil.Process, peaks: dict[int, ProcessPeak]) -> int:
+def _sample(root: psutil.Process, peaks: dict[int, ProcessPeak], unique: bool) -> int:
     """Add one sample of the tree to ``peaks`` and return the tree's RSS sum."""
     total = 0
     try:
@@ -85,6 +93,7 @@ def _sample(root: psutil.Process, peaks: dict[int, ProcessPeak]) -> int:
         try:
             with process.oneshot():
                 rss = process.memory_info().rss
+                uss = process.memory_full_info().uss if unique else 0
                 times = process.cpu_times()
                 created = process.create_time()
         except psutil.Error:
@@ -92,6 +101,7 @@ def _sample(root: psutil.Process, peaks: dict[int, ProcessPeak]) -> int:
         total += rss
         peak = peaks.setdefault(process.pid, ProcessPeak(created))
         peak.rss = max(peak.rss, rss)
+        peak.uss = max(peak.uss, uss)
         peak.cpu_seconds = times.user + times.system
     return total
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -25,6 +26,7 @@ REPO = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 sys.path.insert(0, REPO)
 
+import psutil  # noqa: E402
 from PIL import Image  # noqa: E402
 
 import tools as toolbox  # noqa: E402
@@ -163,17 +165,19 @@ def measure_ceiling(corpus: Corpus) -> dict:
     return best
 
 
-def measure_memory_small(corpus: Corpus, workers: int, runs: int, work: str) -> list[Measurement]:
-    """Run imgq job S on the first 1,000 tiny images, for the memory flatness check."""
-    folders = sorted(os.listdir(corpus.tiny_dir))[: MEMORY_SMALL_RUN // 100]
-    sources = [os.path.join(corpus.tiny_dir, name) for name in folders]
-    measurements = []
+def measure_memory(corpus: Corpus, workers: int, runs: int, work: str) -> dict[int, list[Measurement]]:
+    """Run imgq job S on 1,000 and on all tiny images, alternating, sampling USS too."""
+    folders = sorted(os.listdir(corpus.tiny_dir))
+    sizes = {MEMORY_SMALL_RUN: folders[: MEMORY_SMALL_RUN // 100], len(corpus.tiny): folders}
+    measurements: dict[int, list[Measurement]] = {count: [] for count in sizes}
+    out = os.path.join(work, "out", "memory")
     for _ in range(runs):
-        out = os.path.join(work, "out", "memory-small")
-        shutil.rmtree(out, ignore_errors=True)
-        argv = [sys.executable, "-m", "imgq", "rotate", "90", *sources, "-o", out, "--no-auto-orient", "-j", str(workers), "--quiet"]
-        measurements.append(run_measured(argv))
-        shutil.rmtree(out, ignore_errors=True)
+        for count, names in sizes.items():
+            shutil.rmtree(out, ignore_errors=True)
+            sources = [os.path.join(corpus.tiny_dir, name) for name in names]
+            argv = [sys.executable, "-m", "imgq", "rotate", "90", *sources, "-o", out, "--no-auto-orient"]
+            measurements[count].append(run_measured(argv + ["-j", str(workers), "--quiet"], unique=True))
+    shutil.rmtree(out, ignore_errors=True)
     return measurements
 
 
@@ -225,6 +229,22 @@ def measure_startup_job(work: str):
     return startup.measure_startup(folder)
 
 
+def machine_cpu_seconds() -> tuple[float, float, float]:
+    """Return the machine's busy CPU seconds, this runner's with its children's, and the time."""
+    times = psutil.cpu_times()
+    busy = sum(times) - times.idle - getattr(times, "iowait", 0.0)
+    mine = sum(resource.getrusage(who).ru_utime + resource.getrusage(who).ru_stime
+               for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    return busy, mine, time.perf_counter()
+
+
+def others_cpu_share(before: tuple[float, float, float]) -> float:
+    """Return the share of the machine's CPU time that other processes used since ``before``."""
+    busy, mine, now = machine_cpu_seconds()
+    capacity = (now - before[2]) * (psutil.cpu_count() or 1)
+    return max(0.0, (busy - before[0]) - (mine - before[1])) / capacity
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description="Benchmark imgq against other batch image tools.")
     parser.add_argument("--quick", action="store_true", help="small corpus, for trying the runner")
@@ -242,6 +262,7 @@ def main() -> int:
     print(f"generating or reusing the corpus in {corpus_root}", file=sys.stderr, flush=True)
     corpus = generate(corpus_root, spec)
     load_before = os.getloadavg()
+    machine_before = machine_cpu_seconds()
 
     tools = make_tools(arguments.workers)
     for tool in tools:
@@ -254,12 +275,13 @@ def main() -> int:
     print("measuring the codec ceiling, memory and planning", file=sys.stderr, flush=True)
     extras = {
         "ceiling": measure_ceiling(corpus),
-        "memory_small": measure_memory_small(corpus, arguments.workers, arguments.runs, work),
+        "memory": measure_memory(corpus, arguments.workers, arguments.runs, work),
         "planning": measure_planning(work, arguments.runs),
         "startup": measure_startup_job(work),
         "load": (load_before, os.getloadavg()),
         "elapsed": time.perf_counter() - started,
     }
+    extras["others_share"] = others_cpu_share(machine_before)
 
     target = work if arguments.quick else os.path.join(REPO, "docs")
     os.makedirs(target, exist_ok=True)
