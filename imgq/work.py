@@ -138,7 +138,7 @@ def _convert(job: ImageJob, pipeline: Pipeline, result: ImageResult) -> None:
 def _check_pixels(image: Image.Image, pipeline: Pipeline) -> None:
     pixels = image.width * image.height
     if pipeline.max_pixels is not None and pixels > pipeline.max_pixels:
-            raise Image.DecompressionBombError(
+        raise Image.DecompressionBombError(
             f"{image.width}x{image.height} is {pixels:,} pixels, above the limit of {pipeline.max_pixels:,}"
         )
 
