@@ -7,6 +7,7 @@ exist, all before the first worker starts.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -51,15 +52,16 @@ class Placement:
     output_file: str | None = None
     output_format: str | None = None
     overwrite: bool = False
+    shard: tuple[int, int] | None = None
 
 
 def make_plan(found: Iterable[Found], placement: Placement) -> Plan:
     """Plan an output for every discovered image."""
     plan = Plan()
-    candidates: list[tuple[str, str, str]] = []
+    candidates: list[tuple[str, str, str, str]] = []
     seen_sources: set[str] = set()
     absolute = _AbsolutePaths()
-    output_folders: dict[tuple[str, str], str] = {}
+    relative_folders: dict[tuple[str, str], str] = {}
 
     for item in found:
         if item.skip_reason:
@@ -69,12 +71,16 @@ def make_plan(found: Iterable[Found], placement: Placement) -> Plan:
         if key in seen_sources:
             continue
         seen_sources.add(key)
-        output, fmt = _output_for(item, placement, output_folders)
-        candidates.append((item.path, output, fmt))
+        output, fmt = _output_for(item, placement, relative_folders)
+        candidates.append((item.path, output, fmt, _relative(item, relative_folders)))
 
+    # Conflicts are found over the whole tree, so that every shard agrees on them.
     rejected = _find_conflicts(candidates, seen_sources, placement.in_place, absolute)
+    if placement.shard is not None:
+        candidates = [candidate for candidate in candidates if in_shard(candidate[3], placement.shard)]
+
     token = f"{os.getpid():x}"
-    for source, output, fmt in candidates:
+    for source, output, fmt, _ in candidates:
         if source in rejected:
             plan.failed.append((source, rejected[source]))
         elif _exists(output) and not _may_replace(source, output, placement):
@@ -86,6 +92,25 @@ def make_plan(found: Iterable[Found], placement: Placement) -> Plan:
     return plan
 
 
+def _relative_folder(item: Found, folders: dict[tuple[str, str], str]) -> str:
+    """Return the path of the item's folder under its input root, one relpath per folder.
+
+    Each relpath costs two abspath calls, each a getcwd.
+    """
+    key = (os.path.dirname(item.path), item.root)
+    relative = folders.get(key)
+    if relative is None:
+        relative = folders[key] = os.path.relpath(key[0] or os.curdir, item.root or os.curdir)
+    return relative
+
+
+def _relative(item: Found, folders: dict[tuple[str, str], str]) -> str:
+    """Return ``os.path.relpath(item.path, item.root)``, computed per folder."""
+    folder = _relative_folder(item, folders)
+    name = os.path.basename(item.path)
+    return name if folder == os.curdir else os.path.join(folder, name)
+
+
 def _output_for(item: Found, placement: Placement, folders: dict[tuple[str, str], str]) -> tuple[str, str]:
     name = os.path.basename(item.path)
     fmt = placement.output_format or format_for_extension(name) or "PNG"
@@ -95,17 +120,12 @@ def _output_for(item: Found, placement: Placement, folders: dict[tuple[str, str]
     if placement.in_place:
         folder = os.path.dirname(item.path)
     else:
-        # One relpath per input folder: it costs two abspath calls.
-        key = (os.path.dirname(item.path), item.root)
-        folder = folders.get(key)
-        if folder is None:
-            relative = os.path.relpath(key[0], item.root or ".")
-            folder = folders[key] = os.path.normpath(os.path.join(placement.output_root, relative))
+        folder = os.path.normpath(os.path.join(placement.output_root, _relative_folder(item, folders)))
     return os.path.join(folder, output_name(name, fmt)), fmt
 
 
 def _find_conflicts(
-    candidates: list[tuple[str, str, str]], sources: set[str], in_place: bool, absolute: _AbsolutePaths
+    candidates: list[tuple[str, str, str, str]], sources: set[str], in_place: bool, absolute: _AbsolutePaths
 ) -> dict[str, str]:
     """Return a reason for each source whose output collides or replaces an input.
 
@@ -115,7 +135,7 @@ def _find_conflicts(
     """
     rejected: dict[str, str] = {}
     by_output: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    for source, output, _ in candidates:
+    for source, output, *_ in candidates:
         by_output[absolute(output).casefold()].append((source, output))
 
     for group in by_output.values():
@@ -125,7 +145,7 @@ def _find_conflicts(
                 rejected[source] = f"output name collision: {names} would all be written to {output}"
 
     folded_sources = {path.casefold() for path in sources}
-    for source, output, _ in candidates:
+    for source, output, *_ in candidates:
         target = absolute(output)
         replaces_own = target == absolute(source)
         if source in rejected or (in_place and replaces_own):
@@ -153,6 +173,18 @@ class _AbsolutePaths:
         if absolute is None:
             absolute = self.folders[folder] = os.path.abspath(folder)
         return os.path.join(absolute, name)
+
+
+def in_shard(relative_path: str, shard: tuple[int, int]) -> bool:
+    """Return True if the image at ``relative_path`` (under its input root) is in shard K of N.
+
+    The hash is SHA-1 of the path's bytes with ``/`` separators, so every
+    machine and every run puts an image in the same shard, unlike Python's
+    salted ``hash()``.
+    """
+    index, count = shard
+    key = os.fsencode(relative_path).replace(os.fsencode(os.sep), b"/")
+    return int.from_bytes(hashlib.sha1(key).digest()[:8], "big") % count == index
 
 
 def _may_replace(source: str, output: str, placement: Placement) -> bool:
