@@ -46,10 +46,10 @@ def thumbnail(source: str, target: str, draft: bool = False) -> None:
     """Auto-orient, fit within 1600x1600 with Lanczos, save as JPEG quality 85 (job T)."""
     with Image.open(source) as image:
         if draft:
-            # The decoder may scale by 1/2, 1/4 or 1/8 while keeping at least
-            # twice the final size, which Lanczos then halves or less.
-            upright = fit_size(image.size, THUMBNAIL_BOX)
-            image.draft("RGB", (upright[0] * 2, upright[1] * 2))
+            # The decoder scales by 1/2, 1/4 or 1/8 while keeping at least the
+            # final size. The box is square, so the stored orientation fits
+            # the same way as the upright one.
+            image.draft("RGB", fit_size(image.size, THUMBNAIL_BOX))
         upright = ImageOps.exif_transpose(image)
         size = fit_size(upright.size, THUMBNAIL_BOX)
         upright.resize(size, Image.Resampling.LANCZOS).save(target, "JPEG", quality=85)

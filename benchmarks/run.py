@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pickle
 import resource
 import shutil
 import statistics
@@ -36,7 +37,8 @@ from write_report import write_chart, write_markdown  # noqa: E402
 
 from imgq.dispatch import available_cpus  # noqa: E402
 
-FULL = CorpusSpec(large_jpegs=40, small_jpegs=20, pngs=12, tiny_jpegs=10_000)
+# Sized so that three rounds finish within 15 minutes on 2 busy cores.
+FULL = CorpusSpec(large_jpegs=24, small_jpegs=12, pngs=12, tiny_jpegs=10_000)
 QUICK = CorpusSpec(large_jpegs=6, small_jpegs=4, pngs=4, tiny_jpegs=1_000)
 PLAN_PATHS = 100_000
 MEMORY_SMALL_RUN = 1_000
@@ -251,9 +253,20 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3, help="rounds per tool and job (default 3; medians)")
     parser.add_argument("--jobs", default="RTCSL", help="jobs to run, from RTCSL (default all)")
     parser.add_argument("--workers", type=int, default=available_cpus(), help="parallel width for every tool")
+    parser.add_argument(
+        "--report-only", action="store_true",
+        help="rewrite the page and the chart from the last run's saved measurements (after editing notes.md)",
+    )
     arguments = parser.parse_args()
     if arguments.runs < 1:
         parser.error(f"--runs must be 1 or more, got {arguments.runs}")
+    if arguments.report_only:
+        path = _results_path(arguments.quick)
+        if not os.path.exists(path):
+            parser.error(f"no saved measurements at {path}; run the benchmark first")
+        with open(path, "rb") as stream:
+            write_outputs(*pickle.load(stream))
+        return 0
 
     started = time.perf_counter()
     spec = QUICK if arguments.quick else FULL
@@ -283,14 +296,27 @@ def main() -> int:
     }
     extras["others_share"] = others_cpu_share(machine_before)
 
-    target = work if arguments.quick else os.path.join(REPO, "docs")
+    summaries = [toolbox.Tool(tool.name, {}, tool.version, tool.missing) for tool in tools]
+    saved = (corpus, spec, summaries, results, extras, arguments)
+    with open(_results_path(arguments.quick), "wb") as stream:
+        pickle.dump(saved, stream)
+    write_outputs(*saved)
+    return 0
+
+
+def _results_path(quick: bool) -> str:
+    return os.path.join(HERE, ".work", "results-quick.pickle" if quick else "results.pickle")
+
+
+def write_outputs(corpus, spec, tools, results, extras, arguments) -> None:
+    """Write the Markdown page and the chart from the measurements."""
+    target = os.path.join(HERE, ".work") if arguments.quick else os.path.join(REPO, "docs")
     os.makedirs(target, exist_ok=True)
     chart = os.path.join(target, "benchmarks.png")
     write_chart(chart, results, BASELINES)
     markdown = os.path.join(target, "benchmarks.md")
     write_markdown(markdown, corpus, spec, tools, results, extras, BASELINES, arguments, os.path.basename(chart))
-    print(f"wrote {markdown} and {chart} in {extras['elapsed']:.0f} s", file=sys.stderr)
-    return 0
+    print(f"wrote {markdown} and {chart}; the measurements took {extras['elapsed']:.0f} s", file=sys.stderr)
 
 
 if __name__ == "__main__":
