@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 from dataclasses import dataclass
 
 from PIL import Image, ImageChops, ImageDraw, ImageFilter
@@ -163,9 +164,12 @@ def generate(root: str, spec: CorpusSpec) -> Corpus:
     """
     marker = os.path.join(root, "COMPLETE")
     corpus = Corpus(root, [], [], [])
-    for folder in (corpus.jpeg_dir, corpus.png_dir, corpus.tiny_dir):
-        os.makedirs(folder, exist_ok=True)
     done = _read(marker) == _marker_text(spec)
+    for folder in (corpus.jpeg_dir, corpus.png_dir, corpus.tiny_dir):
+        if not done:
+            # Files of an earlier, larger corpus would otherwise stay and be timed.
+            shutil.rmtree(folder, ignore_errors=True)
+        os.makedirs(folder, exist_ok=True)
 
     rng = random.Random(spec.seed)
     _make_jpegs(corpus, spec, rng, write=not done)
@@ -211,7 +215,7 @@ def _make_tiny(corpus: Corpus, spec: CorpusSpec, rng: random.Random, write: bool
     seed = rng.randrange(2**32)
     sheet = photo_like((TINY[0] * 16, TINY[1] * 16), random.Random(seed)) if write else None
     for number in range(spec.tiny_jpegs):
-        # 100 files per folder, as a camera card or an export tree holds them.
+        # 100 files per folder, as on a camera card or in an export tree.
         folder = os.path.join(corpus.tiny_dir, f"{number // 100:03d}")
         path = os.path.join(folder, f"tiny-{number:05d}.jpg")
         corpus.tiny.append(ImageInfo(path, TINY, 1))

@@ -32,7 +32,7 @@ class ProcessPeak:
 
 @dataclass
 class Measurement:
-    """What one run of one command cost."""
+    """The cost of one run of one command."""
 
     wall: float
     cpu: float

@@ -62,7 +62,7 @@ def make_tools(workers: int) -> list[toolbox.Tool]:
     tools = [
         toolbox.pillow_tool("Pillow loop", 0),
         toolbox.pillow_tool("Pillow loop, draft", 0, draft=True, only="T"),
-        # The Pool script uses draft on T, as the loop it is compared with there does not.
+        # The Pool scripts use draft on T, like the "Pillow loop, draft" row.
         toolbox.pillow_tool(f"Pool({workers})", workers, draft=True),
         toolbox.pillow_tool(f"Pool({workers}), block cache", workers, draft=True, block_cache=True, only="RT"),
         toolbox.imgp_tool(workers),

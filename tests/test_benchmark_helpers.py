@@ -1,4 +1,4 @@
-"""The benchmark's helpers that have exact answers: the corpus and the output check.
+"""The benchmark's helpers with exact expected values: the corpus and the size fitting.
 
 No timing is asserted here; the benchmark itself is ``make bench``.
 """
@@ -91,3 +91,14 @@ def test_tiny_images_in_folders_of_100(tmp_path):
     folders = sorted(os.listdir(corpus.tiny_dir))
     assert folders == ["000", "001"]
     assert len(os.listdir(os.path.join(corpus.tiny_dir, "001"))) == 1
+
+
+def test_corpus_regenerated_without_stale_files(tmp_path):
+    generate(str(tmp_path), SPEC)
+    smaller = CorpusSpec(large_jpegs=1, small_jpegs=0, pngs=0, tiny_jpegs=0, seed=7, scale=0.02)
+
+    corpus = generate(str(tmp_path), smaller)
+
+    assert os.listdir(corpus.jpeg_dir) == ["photo-000.jpg"]
+    assert os.listdir(corpus.png_dir) == []
+    assert os.listdir(corpus.tiny_dir) == []
