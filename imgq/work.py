@@ -66,8 +66,8 @@ def configure_pillow(pipeline: Pipeline) -> None:
 
     # Pillow frees every image block by default, so each image faults in
     # fresh pages. Keeping freed blocks for reuse cut the CPU time of a
-    # 12-megapixel JPEG rotate by about a quarter (benchmarks/run.py, job R);
-    # the cache holds no more than the process's peak already used.
+    # 12-megapixel JPEG rotate by about a quarter (benchmarks/run.py, job R).
+    # The cache keeps only blocks the process already had at its peak.
     if "PILLOW_BLOCKS_MAX" not in os.environ:
         Image.core.set_blocks_max(BLOCK_CACHE_BLOCKS)
 
