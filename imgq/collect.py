@@ -154,7 +154,7 @@ def collector_main(result_queue, control, report_connection, total: int, setting
     collector = Collector(total, settings)
     while len(collector.received) < total:
         try:
-            collector.handle(result_queue.get(timeout=0.05))
+            _handle_message(collector, result_queue.get(timeout=0.05))
         except queue.Empty:
             pass
         if control.poll():
@@ -168,9 +168,18 @@ def collector_main(result_queue, control, report_connection, total: int, setting
     report_connection.send(collector.close())
 
 
+def _handle_message(collector: Collector, message) -> None:
+    """Handle one queue message: a list of results, or a single result."""
+    if isinstance(message, list):
+        for result in message:
+            collector.handle(result)
+    else:
+        collector.handle(message)
+
+
 def _drain(result_queue, collector: Collector) -> None:
     while True:
         try:
-            collector.handle(result_queue.get(block=False))
+            _handle_message(collector, result_queue.get(block=False))
         except queue.Empty:
             return
