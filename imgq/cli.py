@@ -20,6 +20,8 @@ from imgq.geometry import parse_geometry
 from imgq.pipeline import OPERATION_HELP, Operation, Pipeline, parse_angle, parse_operation
 from imgq.plan import Placement, make_plan
 from imgq.report import EXIT_FATAL, EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_USAGE, Report
+from imgq.single import OUTPUT_HELP, one_file_placement
+from imgq.streams import STDOUT, copy_to_stdout
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -79,8 +81,8 @@ COLOUR = _ParsedType("COLOUR", _parse_colour)
 def job_options(command):
     """Add the sources argument and the options every processing command shares."""
     options = [
-        click.argument("sources", nargs=-1, required=True, type=click.Path(exists=True)),
-        click.option("-o", "--output", metavar="FOLDER", help="Folder to write into; the tree under each input folder is mirrored there."),
+        click.argument("sources", nargs=-1, required=True, type=click.Path(exists=True, allow_dash=True)),
+        click.option("-o", "--output", metavar="PATH", help=OUTPUT_HELP),
         click.option("--in-place", is_flag=True, help="Write next to the inputs, replacing an input when the output has its name."),
         click.option("-f", "--format", "output_format", type=FORMAT, help="Output format (jpg, png, webp, tif, gif, ...); default: the input's."),
         click.option("--quality", type=click.IntRange(1, 100), help="Encoder quality 1-100 for JPEG, WebP and AVIF [default: 90 for JPEG and WebP]."),
@@ -225,7 +227,9 @@ run.help = run.help.rstrip() + "\n" + "\n".join(f"  {name:<17} {text}" for name,
 def _execute(operations, *, sources, output, in_place, output_format, quality, background,
              overwrite, auto_orient, max_pixels, jobs, chunk_size, dry_run, progress,
              quiet, verbose, fill=None):
-    placement = _placement(output, in_place, output_format, overwrite, dry_run)
+    placement = one_file_placement(sources, output, in_place, output_format, dry_run)
+    if placement is None:
+        placement = _placement(output, in_place, output_format, overwrite, dry_run)
     pipeline = Pipeline(
         operations=tuple(operations),
         auto_orient=auto_orient,
@@ -247,6 +251,8 @@ def _execute(operations, *, sources, output, in_place, output_format, quality, b
     _report_plan(plan, report, settings)
     _run_with_signals(plan, pipeline, EngineSettings(jobs, chunk_size), settings, report)
     report.elapsed = time.perf_counter() - started
+    if output == STDOUT and report.written:
+        _send_to_stdout(placement.output_file)
 
     if not quiet or report.exit_code != 0:
         click.echo(f"imgq: {report.summary()}", err=True)
@@ -257,7 +263,7 @@ def _placement(output, in_place, output_format, overwrite, dry_run) -> Placement
     if in_place and output:
         raise click.UsageError("give either -o/--output or --in-place, not both")
     if not in_place and not output:
-        raise click.UsageError("missing -o/--output FOLDER (or --in-place to write next to the inputs)")
+        raise click.UsageError("missing -o/--output PATH (or --in-place to write next to the inputs)")
     if output and os.path.exists(output) and not os.path.isdir(output):
         raise click.BadParameter(f"{output!r} exists and is not a folder", param_hint="'-o/--output'")
     if output and not dry_run:
@@ -267,6 +273,14 @@ def _placement(output, in_place, output_format, overwrite, dry_run) -> Placement
             click.echo(f"imgq: cannot create output folder {output}: {exc.strerror or exc}", err=True)
             sys.exit(EXIT_FATAL)
     return Placement(output_root=output, in_place=in_place, output_format=output_format, overwrite=overwrite)
+
+
+def _send_to_stdout(path: str) -> None:
+    try:
+        copy_to_stdout(path)
+    except BrokenPipeError:
+        click.echo("imgq: stdout was closed before the whole image was written", err=True)
+        sys.exit(1)
 
 
 def _print_plan(plan) -> None:

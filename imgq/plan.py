@@ -93,7 +93,7 @@ def _output_for(item: Found, placement: Placement) -> tuple[str, str]:
     if placement.in_place:
         folder = os.path.dirname(item.path)
     else:
-        relative = os.path.relpath(os.path.dirname(item.path), item.root or ".")
+        relative = os.path.relpath(os.path.dirname(item.path) or ".", item.root or ".")
         folder = os.path.normpath(os.path.join(placement.output_root, relative))
     return os.path.join(folder, output_name(name, fmt)), fmt
 
