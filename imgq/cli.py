@@ -118,6 +118,8 @@ def main():
       imgq rotate 90 photos/ -o rotated/
       imgq resize '1600x1600>' photos/ -o web/ --format webp
       imgq run photos/ -o out/ --op rotate=90 --op 'resize=800x600>'
+      imgq rotate 90 src/a.jpg -o out/a.webp        (one file in, one file out)
+      curl -s URL | imgq resize 800 - -o - --format webp > a.webp
     """
 
 

@@ -4,8 +4,8 @@ With exactly one input file (or ``-`` for standard input), ``-o PATH`` names
 the output file itself, as ``cp`` and ImageMagick's ``convert`` do, unless
 PATH is an existing folder or ends with a slash. The output format comes
 from ``--format``, else from PATH's extension, else from the input's. The
-named file is replaced when it exists, because naming it asks for it, and
-make reruns a recipe exactly when its target must be replaced.
+named file is replaced when it exists, because naming it is the request to
+write it, and make reruns a recipe exactly when its target must be replaced.
 
 With a folder or several inputs, ``-o`` is a folder. ``-o -`` writes the
 one image to standard output. Calls that fit neither form are usage errors.
@@ -85,11 +85,11 @@ def _check_folder_output(sources, output) -> None:
     if os.path.isdir(output) or format_for_extension(output) is None:
         return
     if len(sources) > 1:
-        given = f"{len(sources)} inputs were given"
+        inputs = f"{len(sources)} inputs were given"
     else:
-        given = f"{sources[0]} is a folder"
+        inputs = f"{sources[0]} is a folder"
     raise click.UsageError(
-        f"-o {output} names an image file, but {given}; give a folder to write several images into"
+        f"-o {output} names an image file, but {inputs}; give a folder to write several images into"
     )
 
 

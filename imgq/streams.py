@@ -57,9 +57,9 @@ def stdout_staging_file(extension: str) -> str:
 def copy_to_stdout(path: str) -> None:
     """Copy the finished image at ``path`` to standard output.
 
-    Raises BrokenPipeError when the reader closed the pipe early; standard
-    output is then pointed at /dev/null, so that the interpreter's final
-    flush does not raise a second time.
+    Raises BrokenPipeError when the reader closed the pipe early. Standard
+    output then points at /dev/null, so the interpreter's final flush does
+    not raise a second time.
     """
     import shutil
 
