@@ -10,29 +10,24 @@ import sys
 import pytest
 from PIL import Image
 
-from conftest import temp_files
-
-# The recipe the README shows, with the imgq command passed in by the test.
-MAKEFILE = """\
-IMGQ ?= imgq
-SOURCES := $(wildcard src/*.png)
-OUTPUTS := $(patsubst src/%.png,out/%.png,$(SOURCES))
-
-all: $(OUTPUTS)
-
-out/%.png: src/%.png
-\t$(IMGQ) rotate 90 $< -o $@ --quiet
-"""
+from conftest import REPO, temp_files
 
 IMAGES = 20
 
 
+def readme_makefile() -> str:
+    """Return the Makefile that the README shows as its make recipe."""
+    text = (REPO / "README.md").read_text()
+    start = text.index("```make\n") + len("```make\n")
+    return text[start : text.index("```", start)]
+
+
 @pytest.fixture
 def project(tmp_path):
-    """Return a folder with the Makefile and 20 small distinct PNG sources."""
+    """Return a folder with the README's Makefile and 20 small distinct PNG sources."""
     if shutil.which("make") is None:
         pytest.skip("make is not installed (Debian package make); .ci/run installs it")
-    (tmp_path / "Makefile").write_text(MAKEFILE)
+    (tmp_path / "Makefile").write_text(readme_makefile())
     (tmp_path / "src").mkdir()
     for number in range(IMAGES):
         image = Image.new("RGB", (4, 3), (number * 12, 255 - number * 12, 7))
