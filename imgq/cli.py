@@ -93,7 +93,7 @@ def job_options(command):
         click.option("-j", "--jobs", type=click.IntRange(1), help="Worker processes [default: the CPUs this process may use]. 1 runs in one process."),
         click.option("--chunk-size", type=click.IntRange(1), help="Images per chunk handed to a worker [default: automatic]."),
         click.option("--dry-run", is_flag=True, help="Print the planned outputs on stdout and write nothing."),
-        click.option("--progress/--no-progress", default=None, help="Show the progress bar [default: only when stderr is a terminal]."),
+        click.option("--progress/--no-progress", default=None, help="Show the progress bar [default: when stderr is a terminal and there is more than one image]."),
         click.option("--quiet", is_flag=True, help="Print only failures."),
         click.option("-v", "--verbose", is_flag=True, help="Also say why each path was skipped."),
     ]
