@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import os
 import signal
 import sys
@@ -19,7 +18,7 @@ from imgq.formats import writable_format
 from imgq.geometry import parse_geometry
 from imgq.pipeline import OPERATION_HELP, Operation, Pipeline, parse_angle, parse_operation
 from imgq.plan import Placement, make_plan
-from imgq.report import EXIT_FATAL, EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_USAGE, Report
+from imgq.report import EXIT_FATAL, EXIT_INTERRUPTED, EXIT_TERMINATED, Report
 from imgq.single import OUTPUT_HELP, one_file_placement
 from imgq.streams import STDOUT, copy_to_stdout
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import struct
 import sys
@@ -121,13 +122,16 @@ def _convert(job: ImageJob, pipeline: Pipeline, result: ImageResult) -> None:
             image = pipeline.transform(source)
             image = prepare_for_format(image, job.output_format, pipeline.background)
             metadata = collect_metadata(source, image, pipeline.changes_geometry, pipeline.strip)
+            if metadata.note:
+                notes.append(metadata.note)
 
-    if metadata.note:
-        notes.append(metadata.note)
-    options = save_options(job.output_format, pipeline.quality)
-    options.update(metadata.save_options(job.output_format))
-    options.update(pipeline.extra_save_options)
-    result.bytes_out = _write_temp(job, image, options)
+            options = save_options(job.output_format, pipeline.quality)
+            options.update(metadata.save_options(job.output_format))
+            options.update(pipeline.extra_save_options)
+            # Encode while the source file is open: an untouched image is the
+            # source itself, and some plugins read the file again on save.
+            result.bytes_out = _write_temp(job, image, options)
+
     result.temp = job.temp
     result.width, result.height = image.size
     result.notes = tuple(notes)
@@ -137,8 +141,7 @@ def _check_pixels(image: Image.Image, pipeline: Pipeline) -> None:
     pixels = image.width * image.height
     if pipeline.max_pixels is not None and pixels > pipeline.max_pixels:
         raise Image.DecompressionBombError(
-            f"{image.width}x{image.height} is {pixels:,} pixels, "
-            f"above the limit of {pipeline.max_pixels:,}"
+            f"{image.width}x{image.height} is {pixels:,} pixels, above the limit of {pipeline.max_pixels:,}"
         )
 
 
@@ -200,7 +203,7 @@ def describe_error(exc: BaseException) -> str:
     """Return a one-line reason for a per-image error, without the path."""
     message = str(exc) or type(exc).__name__
     if isinstance(exc, Image.DecompressionBombError):
-        return f"too many pixels: {message} (raise --max-pixels to allow larger images)"
+        return f"too many pixels: {_bomb_message(message)} (raise --max-pixels to allow larger images)"
     if isinstance(exc, UnidentifiedImageError):
         return "not an image, or a format Pillow cannot read"
     if isinstance(exc, MemoryError):
@@ -212,6 +215,15 @@ def describe_error(exc: BaseException) -> str:
     if isinstance(exc, OSError):
         return f"corrupt or unsupported image: {message}"
     return f"corrupt image: {message} ({type(exc).__name__})"
+
+
+def _bomb_message(message: str) -> str:
+    """Restate Pillow's decompression-bomb message in imgq's own words."""
+    found = re.search(r"Image size \((\d+) pixels\) exceeds limit of (\d+) pixels", message)
+    if found is None:
+        return message
+    pixels, limit = int(found[1]), int(found[2])
+    return f"{pixels:,} pixels, above the limit of {limit:,}"
 
 
 @contextlib.contextmanager
