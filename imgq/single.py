@@ -56,6 +56,7 @@ def one_file_placement(sources, output, in_place, output_format, dry_run) -> Pla
             )
         return None
 
+    _check_parent(output)
     fmt = _output_format(output, output_format, reading_stdin)
     return Placement(output_file=output, output_format=fmt, overwrite=True)
 
@@ -82,7 +83,8 @@ def _stdout_placement(sources, output_format, dry_run) -> Placement:
 
 def _check_folder_output(sources, output) -> None:
     """Reject -o naming an image file when the inputs are several images."""
-    if os.path.isdir(output) or format_for_extension(output) is None:
+    if os.path.exists(output) or format_for_extension(output) is None:
+        # An existing file here is reported as "not a folder" by the folder form.
         return
     if len(sources) > 1:
         inputs = f"{len(sources)} inputs were given"
@@ -105,6 +107,17 @@ def _names_folder(output: str) -> bool:
             f"write {output}/ to put the output inside it"
         )
     return True
+
+
+def _check_parent(output: str) -> None:
+    """Reject an output file whose nearest existing parent is not a folder."""
+    parent = os.path.dirname(os.path.abspath(output))
+    while not os.path.exists(parent):
+        parent = os.path.dirname(parent)
+    if not os.path.isdir(parent):
+        raise click.BadParameter(
+            f"cannot write {output}: {parent} exists and is not a folder", param_hint="'-o/--output'"
+        )
 
 
 def _output_format(output: str, requested: str | None, reading_stdin: bool) -> str | None:

@@ -114,6 +114,7 @@ def test_existing_output_file_replaced(imgq, tmp_path):
         (["folder", "-o", "out.webp"], "names an image file, but folder is a folder"),
         (["a.png", "-o", "out.webp", "--format", "png"], "disagree"),
         (["a.png", "-o", "taken.jpg"], "existing folder, but named like an image file"),
+        (["a.png", "-o", "b.png/c.png"], "exists and is not a folder"),
         (["a.png", "-o", "-"], "-o - needs --format"),
         (["a.png", "b.png", "-o", "-", "--format", "png"], "give exactly one input"),
     ],
