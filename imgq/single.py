@@ -13,6 +13,7 @@ one image to standard output. Calls that fit neither form are usage errors.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 
@@ -29,20 +30,26 @@ OUTPUT_HELP = (
 )
 
 
-def one_file_placement(sources, output, in_place, output_format, dry_run) -> Placement | None:
+def one_file_placement(
+    sources, output, in_place, output_format, dry_run, shard=None, remote=False
+) -> Placement | None:
     """Return the placement of a one-file or stdout call, or None for a folder call.
 
-    Raises click.UsageError for a call that names a file but gives several
-    inputs, and for other calls that could mean two different things.
+    ``remote`` is True when a cluster runs the job, which cannot read this
+    process's stdin or write its stdout. Raises click.UsageError for a call
+    that names a file but gives several inputs, and for other calls that
+    could mean two different things.
     """
     reading_stdin = STDIN in sources
     if reading_stdin:
         _check_stdin(sources, in_place, dry_run)
+    if remote and (reading_stdin or output == STDOUT):
+        raise click.UsageError("'-' (stdin or stdout) works only locally; drop --scheduler")
     if output is None:
         return None
 
     if output == STDOUT:
-        return _stdout_placement(sources, output_format, dry_run)
+        return dataclasses.replace(_stdout_placement(sources, output_format, dry_run), shard=shard)
 
     one_file = len(sources) == 1 and (reading_stdin or not os.path.isdir(sources[0]))
     if not one_file:
@@ -58,7 +65,7 @@ def one_file_placement(sources, output, in_place, output_format, dry_run) -> Pla
 
     _check_parent(output)
     fmt = _output_format(output, output_format, reading_stdin)
-    return Placement(output_file=output, output_format=fmt, overwrite=True)
+    return Placement(output_file=output, output_format=fmt, overwrite=True, shard=shard)
 
 
 def _check_stdin(sources, in_place, dry_run) -> None:

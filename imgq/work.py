@@ -9,6 +9,7 @@ folder, which the collector moves into place.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import re
 import signal
@@ -75,8 +76,12 @@ def worker_main(worker_id: int, connection, result_queue, pipeline: Pipeline) ->
             result_queue.put(process_image(job, pipeline))
 
 
-def process_image(job: ImageJob, pipeline: Pipeline) -> ImageResult:
-    """Process one image into its temporary output file and return the result record."""
+def process_image(job: ImageJob, pipeline: Pipeline, in_memory: bool = False) -> ImageResult:
+    """Process one image into its temporary output file and return the result record.
+
+    With ``in_memory``, the encoded output is returned in ``ImageResult.data``
+    instead, for a collector on another machine to write.
+    """
     started = time.perf_counter()
     result = ImageResult(job.index, job.source, job.output, Outcome.FAILED)
     try:
@@ -84,7 +89,7 @@ def process_image(job: ImageJob, pipeline: Pipeline) -> ImageResult:
         if result.bytes_in == 0:
             result.reason = "empty file (0 bytes)"
         else:
-            _convert(job, pipeline, result)
+            _convert(job, pipeline, result, in_memory)
             result.outcome = Outcome.WRITTEN
     except OutputError as exc:
         result.reason = str(exc)
@@ -103,7 +108,7 @@ def process_image(job: ImageJob, pipeline: Pipeline) -> ImageResult:
     return result
 
 
-def _convert(job: ImageJob, pipeline: Pipeline, result: ImageResult) -> None:
+def _convert(job: ImageJob, pipeline: Pipeline, result: ImageResult, in_memory: bool) -> None:
     notes = []
     with _quiet_native_stderr(), warnings.catch_warnings():
         # Pillow warns about large images (imgq applies --max-pixels itself)
@@ -130,7 +135,13 @@ def _convert(job: ImageJob, pipeline: Pipeline, result: ImageResult) -> None:
             options.update(pipeline.extra_save_options)
             # Encode while the source file is open: an untouched image is the
             # source itself, and some plugins read the file again on save.
-            result.bytes_out = _write_temp(job, image, options)
+            if in_memory:
+                buffer = io.BytesIO()
+                encode(image, job.output_format, buffer, options)
+                result.data = buffer.getvalue()
+                result.bytes_out = len(result.data)
+            else:
+                result.bytes_out = _write_temp(job, image, options)
 
     result.temp = job.temp
     result.width, result.height = image.size
