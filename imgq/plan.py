@@ -7,7 +7,6 @@ exist, all before the first worker starts.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -143,6 +142,9 @@ def in_shard(relative_path: str, shard: tuple[int, int]) -> bool:
     machine and every run puts an image in the same shard, unlike Python's
     salted ``hash()``.
     """
+    # Imported here: hashlib loads OpenSSL, which a run without --shard never needs.
+    import hashlib
+
     index, count = shard
     key = os.fsencode(relative_path).replace(os.fsencode(os.sep), b"/")
     return int.from_bytes(hashlib.sha1(key).digest()[:8], "big") % count == index

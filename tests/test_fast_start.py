@@ -13,9 +13,11 @@ from conftest import RUN_TIMEOUT
 from test_single_file import make_image
 
 # Modules that only a batch needs: the process pool, the progress bar, the
-# CPU count fallback, the cluster client, and Pillow plugins beyond the ones
-# that Image.open loads.
-BATCH_MODULES = ["multiprocessing", "tqdm", "psutil", "dask", "PIL.TiffImagePlugin", "PIL.PdfImagePlugin"]
+# CPU count fallback, the cluster client, the shard hash, and Pillow plugins
+# beyond the ones that Image.open loads.
+BATCH_MODULES = [
+    "multiprocessing", "tqdm", "psutil", "dask", "hashlib", "PIL.TiffImagePlugin", "PIL.PdfImagePlugin",
+]
 
 
 def imported_modules(*args, cwd) -> set[str]:
