@@ -73,8 +73,8 @@ def _check_stdin(sources, in_place, dry_run) -> None:
         raise click.UsageError("'-' (stdin) must be the only input; run imgq once per image")
     if in_place:
         raise click.UsageError("--in-place cannot write back to stdin; give -o FILE or -o -")
-    if not dry_run and sys.stdin.isatty():
-        raise click.UsageError("'-' reads an image from stdin, which is a terminal; pipe an image in")
+    if not dry_run and (sys.stdin is None or sys.stdin.isatty()):
+        raise click.UsageError("'-' reads an image from stdin, which is closed or a terminal; pipe an image in")
 
 
 def _stdout_placement(sources, output_format, dry_run) -> Placement:
