@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import queue
-import shutil
 import signal
 import sys
 from dataclasses import dataclass
@@ -111,6 +109,8 @@ def place_output(result: ImageResult, in_place: bool) -> None:
         _write_file(result.temp, result.data)
         result.data = None
     if in_place and os.path.exists(result.source):
+        import shutil
+
         shutil.copymode(result.source, result.temp)
     os.replace(result.temp, result.output)
     result.temp = None
@@ -129,6 +129,10 @@ def _write_file(path: str, data: bytes) -> None:
 
 def _make_bar(total: int, settings: OutputSettings):
     if settings.quiet or settings.progress is False:
+        return None
+    # Without --progress, the bar shows only on a terminal and only for a
+    # batch; deciding that here spares a one-image run the tqdm import.
+    if settings.progress is None and (total <= 1 or not sys.stderr.isatty()):
         return None
     from tqdm import tqdm
 
@@ -150,6 +154,8 @@ def collector_main(result_queue, control, report_connection, total: int, setting
     when ``total`` distinct results have arrived, or when the main process
     sends STOP.
     """
+    import queue
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     collector = Collector(total, settings)
     while len(collector.received) < total:
@@ -169,6 +175,8 @@ def collector_main(result_queue, control, report_connection, total: int, setting
 
 
 def _drain(result_queue, collector: Collector) -> None:
+    import queue
+
     while True:
         try:
             collector.handle(result_queue.get(block=False))

@@ -7,7 +7,6 @@ exist, all before the first worker starts.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -100,7 +99,7 @@ def _output_for(item: Found, placement: Placement) -> tuple[str, str]:
     if placement.in_place:
         folder = os.path.dirname(item.path)
     else:
-        relative = os.path.relpath(os.path.dirname(item.path), item.root or ".")
+        relative = os.path.relpath(os.path.dirname(item.path) or ".", item.root or ".")
         folder = os.path.normpath(os.path.join(placement.output_root, relative))
     return os.path.join(folder, output_name(name, fmt)), fmt
 
@@ -143,6 +142,9 @@ def in_shard(relative_path: str, shard: tuple[int, int]) -> bool:
     machine and every run puts an image in the same shard, unlike Python's
     salted ``hash()``.
     """
+    # Imported here: hashlib loads OpenSSL, which a run without --shard never needs.
+    import hashlib
+
     index, count = shard
     key = os.fsencode(relative_path).replace(os.fsencode(os.sep), b"/")
     return int.from_bytes(hashlib.sha1(key).digest()[:8], "big") % count == index

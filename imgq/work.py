@@ -16,7 +16,6 @@ import signal
 import struct
 import sys
 import time
-import traceback
 import warnings
 import zlib
 
@@ -28,6 +27,7 @@ from imgq.ops import exif_orientation
 from imgq.pipeline import Pipeline
 from imgq.plan import ImageJob
 from imgq.report import ImageResult, Outcome
+from imgq.streams import open_source, source_size
 
 # Errors that damaged or hostile files raise from Pillow's decoders. Several
 # are not OSError: PNG text-chunk bombs raise ValueError, some TIFFs raise
@@ -85,7 +85,7 @@ def process_image(job: ImageJob, pipeline: Pipeline, in_memory: bool = False) ->
     started = time.perf_counter()
     result = ImageResult(job.index, job.source, job.output, Outcome.FAILED)
     try:
-        result.bytes_in = os.stat(job.source).st_size
+        result.bytes_in = source_size(job.source)
         if result.bytes_in == 0:
             result.reason = "empty file (0 bytes)"
         else:
@@ -97,6 +97,8 @@ def process_image(job: ImageJob, pipeline: Pipeline, in_memory: bool = False) ->
         result.reason = describe_error(exc)
     except Exception as exc:  # noqa: BLE001 - one bad image must not end the run
         result.reason = f"unexpected error: {type(exc).__name__}: {exc}"
+        import traceback
+
         result.detail = traceback.format_exc()
 
     if result.outcome is not Outcome.WRITTEN:
@@ -112,7 +114,7 @@ def _convert(job: ImageJob, pipeline: Pipeline, result: ImageResult, in_memory: 
         # Pillow warns about large images (imgq applies --max-pixels itself)
         # and about damaged EXIF (which is dropped); neither is an error.
         warnings.simplefilter("ignore")
-        with Image.open(job.source) as source:
+        with Image.open(open_source(job.source)) as source:
             _check_pixels(source, pipeline)
             _request_draft(source, pipeline)
             # Load before anything else reads the image: after a failed first
