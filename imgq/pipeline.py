@@ -12,6 +12,7 @@ from PIL import Image
 
 from imgq import ops
 from imgq.geometry import Geometry, parse_geometry
+from imgq.metadata import METADATA_KINDS
 
 # Operations that move pixels around, after which EXIF Orientation no longer
 # describes the stored raster.
@@ -104,7 +105,22 @@ class Pipeline:
     fill: tuple[int, ...] | None = None
     max_pixels: int | None = 178_956_970
     strip: bool = False
+    keep: frozenset[str] | None = None
+    to_srgb: bool = False
+    strict: bool = False
+    keep_mtime: bool = False
+    lossless: str = "auto"
+    encoder: tuple[tuple[str, object], ...] = ()
     extra_save_options: dict = field(default_factory=dict, hash=False, compare=False)
+
+    @property
+    def kept_metadata(self) -> frozenset[str]:
+        """Return the metadata kinds to write: all by default, none with ``--strip``."""
+        if self.strip:
+            return frozenset()
+        if self.keep is None:
+            return frozenset(METADATA_KINDS)
+        return self.keep
 
     @property
     def changes_geometry(self) -> bool:

@@ -20,11 +20,13 @@ import zlib
 
 from PIL import Image, ImageFile, UnidentifiedImageError
 
-from imgq.encode import encode, prepare_for_format, save_options
-from imgq.metadata import collect_metadata
+from imgq import lossless_jpeg
+from imgq.encode import encode
+from imgq.frames import FrameError
 from imgq.ops import exif_orientation
 from imgq.pipeline import Pipeline
 from imgq.plan import ImageJob
+from imgq.render import Rendered, render
 from imgq.report import ImageResult, Outcome
 
 # Errors that damaged or hostile files raise from Pillow's decoders. Several
@@ -85,7 +87,7 @@ def process_image(job: ImageJob, pipeline: Pipeline) -> ImageResult:
         else:
             _convert(job, pipeline, result)
             result.outcome = Outcome.WRITTEN
-    except OutputError as exc:
+    except (OutputError, FrameError, lossless_jpeg.LosslessError) as exc:
         result.reason = str(exc)
     except DECODE_ERRORS as exc:
         result.reason = describe_error(exc)
@@ -101,34 +103,28 @@ def process_image(job: ImageJob, pipeline: Pipeline) -> ImageResult:
 
 
 def _convert(job: ImageJob, pipeline: Pipeline, result: ImageResult) -> None:
-    notes = []
+    notes: list[str] = []
     with _quiet_native_stderr(), warnings.catch_warnings():
         # Pillow warns about large images (imgq applies --max-pixels itself)
         # and about damaged EXIF (which is dropped); neither is an error.
         warnings.simplefilter("ignore")
         with Image.open(job.source) as source:
             _check_pixels(source, pipeline)
-            _request_draft(source, pipeline)
-            # Load before anything else reads the image: after a failed first
-            # load, a second load can "succeed" with rows silently missing.
-            source.load()
-            frames = _frame_count(source)
-            if frames > 1 and source.format != "MPO":
-                notes.append(f"kept only the first of {frames} frames")
+            output = lossless_jpeg.transform(source, job, pipeline, notes)
+            if output is None:
+                _request_draft(source, pipeline)
+                # Load before anything else reads the image: after a failed first
+                # load, a second load can "succeed" with rows silently missing.
+                source.load()
+                output = render(source, job.output_format, pipeline)
+                notes += output.notes
 
-            image = pipeline.transform(source)
-            image = prepare_for_format(image, job.output_format, pipeline.background)
-            metadata = collect_metadata(source, image, pipeline.changes_geometry, pipeline.strip)
-
-    if metadata.note:
-        notes.append(metadata.note)
-    options = save_options(job.output_format, pipeline.quality)
-    options.update(metadata.save_options(job.output_format))
-    options.update(pipeline.extra_save_options)
-    result.bytes_out = _write_temp(job, image, options)
+    result.bytes_out = _write_temp(job, output)
     result.temp = job.temp
-    result.width, result.height = image.size
+    result.width, result.height = output.size
     result.notes = tuple(notes)
+    if pipeline.keep_mtime:
+        _copy_mtime(job.source, job.temp)
 
 
 def _check_pixels(image: Image.Image, pipeline: Pipeline) -> None:
@@ -164,14 +160,7 @@ def _request_draft(image: Image.Image, pipeline: Pipeline) -> None:
             return
 
 
-def _frame_count(image: Image.Image) -> int:
-    try:
-        return int(getattr(image, "n_frames", 1))
-    except DECODE_ERRORS:
-        return 1
-
-
-def _write_temp(job: ImageJob, image: Image.Image, options: dict) -> int:
+def _write_temp(job: ImageJob, output: Rendered | lossless_jpeg.LosslessOutput) -> int:
     folder = os.path.dirname(job.temp) or "."
     try:
         os.makedirs(folder, exist_ok=True)
@@ -181,7 +170,10 @@ def _write_temp(job: ImageJob, image: Image.Image, options: dict) -> int:
 
     with stream:
         try:
-            encode(image, job.output_format, stream, options)
+            if isinstance(output, Rendered):
+                encode(output.frames[0], job.output_format, stream, output.options)
+            else:
+                stream.write(output.data)
             stream.flush()
         except OSError as exc:
             _remove_quietly(job.temp)
@@ -192,6 +184,12 @@ def _write_temp(job: ImageJob, image: Image.Image, options: dict) -> int:
             _remove_quietly(job.temp)
             raise
         return stream.tell()
+
+
+def _copy_mtime(source: str, target: str) -> None:
+    """Give ``target`` the access and modification times of ``source`` (``--keep-mtime``)."""
+    stat = os.stat(source)
+    os.utime(target, ns=(stat.st_atime_ns, stat.st_mtime_ns))
 
 
 def describe_error(exc: BaseException) -> str:
