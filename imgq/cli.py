@@ -17,6 +17,7 @@ from imgq.discover import discover
 from imgq.dispatch import EngineSettings, FatalError, run_jobs
 from imgq.formats import writable_format
 from imgq.geometry import parse_geometry
+from imgq.photo_options import photo_options, pipeline_settings
 from imgq.pipeline import OPERATION_HELP, Operation, Pipeline, parse_angle, parse_operation
 from imgq.plan import Placement, make_plan
 from imgq.report import EXIT_FATAL, EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_USAGE, Report
@@ -97,7 +98,7 @@ def job_options(command):
     ]
     for option in reversed(options):
         command = option(command)
-    return command
+    return photo_options(command)
 
 
 # ---------------------------------------------------------------- commands
@@ -224,7 +225,8 @@ run.help = run.help.rstrip() + "\n" + "\n".join(f"  {name:<17} {text}" for name,
 
 def _execute(operations, *, sources, output, in_place, output_format, quality, background,
              overwrite, auto_orient, max_pixels, jobs, chunk_size, dry_run, progress,
-             quiet, verbose, fill=None):
+             quiet, verbose, fill=None, **photo):
+    photo_fields = pipeline_settings(photo, operations)
     placement = _placement(output, in_place, output_format, overwrite, dry_run)
     pipeline = Pipeline(
         operations=tuple(operations),
@@ -234,6 +236,7 @@ def _execute(operations, *, sources, output, in_place, output_format, quality, b
         background=tuple(background[:3]),
         fill=fill,
         max_pixels=max_pixels or None,
+        **photo_fields,
     )
     settings = OutputSettings(quiet=quiet, verbose=verbose, progress=progress, in_place=in_place)
 
