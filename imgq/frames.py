@@ -31,6 +31,11 @@ ANIMATED_OUTPUTS = {"GIF", "WEBP", "PNG"}
 # APNG blend operation that replaces the canvas area instead of compositing.
 APNG_BLEND_SOURCE = 0
 
+# GIF numbers disposal methods 0-1 none, 2 background, 3 previous; APNG
+# numbers them 0 none, 1 background, 2 previous.
+GIF_TO_APNG_DISPOSAL = {0: 0, 1: 0, 2: 1, 3: 2}
+APNG_TO_GIF_DISPOSAL = {0: 1, 1: 2, 2: 3}
+
 
 class FrameError(Exception):
     """The output format cannot hold the input's frames and --strict is set."""
@@ -45,6 +50,7 @@ class Sequence:
     disposals: list[int | None] = field(default_factory=list)
     loop: int | None = None
     note: str | None = None
+    source_format: str | None = None
 
     @property
     def first(self) -> Image.Image:
@@ -89,7 +95,7 @@ def read_sequence(source: Image.Image, output_format: str, strict: bool = False)
         source.seek(0)
         return Sequence([source.copy()], note=message)
 
-    sequence = Sequence([])
+    sequence = Sequence([], source_format=source.format)
     for index in range(count):
         source.seek(index)
         sequence.frames.append(source.copy())
@@ -112,18 +118,33 @@ def save_options(sequence: Sequence, output_format: str, frames: list[Image.Imag
     if output_format == "TIFF":
         return options
 
-    if all(duration is not None for duration in sequence.durations):
-        options["duration"] = [round(duration) for duration in sequence.durations]
+    if any(duration is not None for duration in sequence.durations):
+        # An APNG's default image, shown before the animation, has no duration.
+        options["duration"] = [round(duration or 0) for duration in sequence.durations]
     if sequence.loop is not None:
         options["loop"] = sequence.loop
     elif output_format in {"WEBP", "PNG"}:
         # Without a loop entry a GIF plays once; WebP and APNG say so with 1.
         options["loop"] = 1
-    if output_format in {"GIF", "PNG"} and all(value is not None for value in sequence.disposals):
-        options["disposal"] = list(sequence.disposals)
+    disposals = _disposals_for(sequence, output_format)
+    if disposals is not None:
+        options["disposal"] = disposals
     if output_format == "PNG":
         options["blend"] = APNG_BLEND_SOURCE
     return options
+
+
+def _disposals_for(sequence: Sequence, output_format: str) -> list[int] | None:
+    """Return the disposal methods in ``output_format``'s numbering, or None to let Pillow pick."""
+    if output_format not in {"GIF", "PNG"} or any(value is None for value in sequence.disposals):
+        return None
+    if sequence.source_format == output_format:
+        return list(sequence.disposals)
+    if sequence.source_format == "GIF" and output_format == "PNG":
+        return [GIF_TO_APNG_DISPOSAL[value] for value in sequence.disposals]
+    if sequence.source_format == "PNG" and output_format == "GIF":
+        return [APNG_TO_GIF_DISPOSAL[value] for value in sequence.disposals]
+    return None
 
 
 def _disposal(frame: Image.Image) -> int | None:

@@ -18,7 +18,7 @@ import struct
 import subprocess
 from dataclasses import dataclass
 
-from PIL import Image
+from PIL import Image, JpegImagePlugin
 
 from imgq.metadata import describe_output
 from imgq.ops import exif_orientation
@@ -93,11 +93,10 @@ def transform(source: Image.Image, job, pipeline, notes: list[str]) -> LosslessO
     element = compose(pipeline, exif_orientation(source))
     completed = _run_jpegtran(job.source, element)
     if completed.returncode != 0:
-        lines = completed.stderr.decode("utf-8", "replace").strip().splitlines()
-        detail = lines[-1] if lines else f"exit code {completed.returncode}"
+        detail = _failure_detail(source, completed)
         if pipeline.lossless == "require":
-            raise LosslessError(f"lossless transform failed: {detail}")
-        notes.append(f"re-encoded because the lossless transform is not possible ({detail})")
+            raise LosslessError(f"lossless transform not possible: {detail}")
+        notes.append(f"re-encoded, because the lossless transform is not possible: {detail}")
         return None
 
     size = source.size[::-1] if element[0] else source.size
@@ -186,6 +185,29 @@ def _obstacle(source: Image.Image, job, pipeline) -> str | None:
     if shutil.which("jpegtran") is None:
         return f"jpegtran is not installed; {INSTALL_HINT}"
     return None
+
+
+def mcu_size(source: Image.Image) -> tuple[int, int]:
+    """Return the width and height of the JPEG's MCU, the block jpegtran moves whole."""
+    if source.mode == "L":
+        return 8, 8
+    try:
+        sampling = JpegImagePlugin.get_sampling(source)
+    except (AttributeError, TypeError, ValueError):
+        sampling = -1
+    return {0: (8, 8), 1: (16, 8), 2: (16, 16)}.get(sampling, (16, 16))
+
+
+def _failure_detail(source: Image.Image, completed: subprocess.CompletedProcess) -> str:
+    lines = completed.stderr.decode("utf-8", "replace").strip().splitlines()
+    if any("not perfect" in line for line in lines):
+        width, height = source.size
+        mcu_width, mcu_height = mcu_size(source)
+        return (
+            f"{width}x{height} is not a multiple of the {mcu_width}x{mcu_height} MCU, "
+            "so the edge blocks cannot move"
+        )
+    return f"jpegtran: {lines[-1]}" if lines else f"jpegtran exit code {completed.returncode}"
 
 
 def _run_jpegtran(path: str, element) -> subprocess.CompletedProcess:

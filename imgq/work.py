@@ -20,7 +20,7 @@ import zlib
 
 from PIL import Image, ImageFile, UnidentifiedImageError
 
-from imgq import lossless_jpeg
+from imgq import heif, lossless_jpeg
 from imgq.encode import encode
 from imgq.frames import FrameError
 from imgq.ops import exif_orientation
@@ -91,6 +91,8 @@ def process_image(job: ImageJob, pipeline: Pipeline) -> ImageResult:
         result.reason = str(exc)
     except DECODE_ERRORS as exc:
         result.reason = describe_error(exc)
+        if isinstance(exc, UnidentifiedImageError) and not heif.AVAILABLE and heif.is_heif_file(job.source):
+            result.reason = heif.MISSING_MESSAGE
     except Exception as exc:  # noqa: BLE001 - one bad image must not end the run
         result.reason = f"unexpected error: {type(exc).__name__}: {exc}"
         result.detail = traceback.format_exc()
@@ -164,7 +166,9 @@ def _write_temp(job: ImageJob, output: Rendered | lossless_jpeg.LosslessOutput) 
     folder = os.path.dirname(job.temp) or "."
     try:
         os.makedirs(folder, exist_ok=True)
-        stream = open(job.temp, "wb")
+        # Multi-page TIFF writing reads back what it wrote, so the file is opened
+        # for reading too.
+        stream = open(job.temp, "w+b")
     except OSError as exc:
         raise OutputError(f"cannot write {job.output}: {exc.strerror or exc}") from exc
 
