@@ -10,6 +10,7 @@ from __future__ import annotations
 import click
 
 from imgq.encoder_options import SUBSAMPLING_NAMES, TIFF_COMPRESSIONS
+from imgq.layout import parse_gravity
 from imgq.lossless_jpeg import LOSSLESS_MODES, is_lossless_chain
 from imgq.metadata import parse_keep
 
@@ -26,6 +27,16 @@ class _KeepType(click.ParamType):
             self.fail(str(exc), param, ctx)
 
 
+class _GravityType(click.ParamType):
+    name = "GRAVITY"
+
+    def convert(self, value, param, ctx):
+        try:
+            return parse_gravity(value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
 _OPTIONS = [
     click.option("--strip", is_flag=True, help="Write no EXIF, ICC profile, XMP or comment (DPI is kept)."),
     click.option("--keep", type=_KeepType(), help="Keep only these metadata kinds, comma-separated: exif, icc, xmp, comment [default: all]."),
@@ -33,6 +44,8 @@ _OPTIONS = [
     click.option("--to-srgb", is_flag=True, help="Convert pixels from the embedded ICC profile to sRGB and embed sRGB."),
     click.option("--strict", is_flag=True, help="Fail an image whose frames or pages the output format cannot hold, instead of keeping the first with a warning."),
     click.option("--lossless", type=click.Choice(LOSSLESS_MODES), default="auto", show_default=True, help="Rotate and flip JPEGs losslessly with jpegtran: when possible (auto), never, or fail where not possible (require)."),
+    click.option("--gravity", type=_GravityType(), help="Where crop, extent, pad and fit place the image: north-west, north, ..., center, ..., south-east."),
+    click.option("--linear", is_flag=True, help="Resize in linear light (gamma-correct), which keeps fine bright detail."),
     click.option("--progressive/--baseline", default=None, help="JPEG: progressive or baseline [default: as the source JPEG, else baseline]."),
     click.option("--subsampling", type=click.Choice(list(SUBSAMPLING_NAMES)), help="JPEG chroma subsampling [default: as the source JPEG, else 4:2:0]."),
     click.option("--optimize", is_flag=True, help="JPEG: optimal Huffman tables; PNG: smallest zlib settings (slower)."),
@@ -43,7 +56,8 @@ _OPTIONS = [
 ]
 
 OPTION_NAMES = (
-    "strip", "keep", "keep_mtime", "to_srgb", "strict", "lossless", "progressive", "subsampling",
+    "strip", "keep", "keep_mtime", "to_srgb", "strict", "lossless", "gravity", "linear",
+    "progressive", "subsampling",
     "optimize", "compress_level", "webp_lossless", "webp_method", "tiff_compression",
 )
 
@@ -82,5 +96,7 @@ def pipeline_settings(options: dict, operations) -> dict:
         "to_srgb": values["to_srgb"],
         "strict": values["strict"],
         "lossless": values["lossless"],
+        "gravity": values["gravity"],
+        "linear": values["linear"],
         "encoder": tuple((key, value) for key, value in encoder.items() if value is not None),
     }

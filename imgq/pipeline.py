@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from PIL import Image
 
-from imgq import ops
+from imgq import extra_ops, ops
 from imgq.geometry import Geometry, parse_geometry
 from imgq.metadata import METADATA_KINDS
 
@@ -25,6 +25,7 @@ OPERATION_HELP = {
     "auto-orient": "apply the EXIF Orientation tag to the pixels and reset it",
     "resize=GEOMETRY": "resize with an ImageMagick geometry such as 800x600>",
     "grayscale": "convert to grey, keeping alpha",
+    **extra_ops.OPERATION_HELP,
 }
 
 
@@ -33,7 +34,7 @@ class Operation:
     """One step of a pipeline, such as ``rotate`` with argument ``90.0``."""
 
     name: str
-    argument: float | Geometry | None = None
+    argument: object = None
 
     def apply(self, image: Image.Image, fill=None) -> Image.Image:
         """Return ``image`` with this operation applied."""
@@ -77,9 +78,17 @@ def parse_operation(text: str) -> Operation:
         if argument:
             raise ValueError(f"{name} takes no argument, got {argument!r}")
         return Operation(name)
+    if name in extra_ops.NAMES:
+        if not argument and name != "sharpen":
+            raise ValueError(f"{name} needs an argument, for example {_example(name)}")
+        return Operation(name, extra_ops.parse(name, argument))
 
     known = ", ".join(OPERATION_HELP)
     raise ValueError(f"unknown operation {text!r}; known operations: {known}")
+
+
+def _example(name: str) -> str:
+    return next(usage for usage in OPERATION_HELP if usage.startswith(name))
 
 
 def parse_angle(text: str) -> float:
@@ -110,6 +119,8 @@ class Pipeline:
     strict: bool = False
     keep_mtime: bool = False
     lossless: str = "auto"
+    gravity: str | None = None
+    linear: bool = False
     encoder: tuple[tuple[str, object], ...] = ()
     extra_save_options: dict = field(default_factory=dict, hash=False, compare=False)
 
@@ -132,7 +143,10 @@ class Pipeline:
         if self.auto_orient:
             image = ops.auto_orient(image)
         for operation in self.operations:
-            image = operation.apply(image, self.fill)
+            if operation.name in extra_ops.NAMES or (operation.name == "resize" and self.linear):
+                image = extra_ops.apply(operation, image, self)
+            else:
+                image = operation.apply(image, self.fill)
         return image
 
     def describe(self) -> str:

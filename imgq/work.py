@@ -23,6 +23,7 @@ from PIL import Image, ImageFile, UnidentifiedImageError
 from imgq import heif, lossless_jpeg
 from imgq.encode import encode
 from imgq.frames import FrameError
+from imgq.layout import OperationError
 from imgq.ops import exif_orientation
 from imgq.pipeline import Pipeline
 from imgq.plan import ImageJob
@@ -87,7 +88,7 @@ def process_image(job: ImageJob, pipeline: Pipeline) -> ImageResult:
         else:
             _convert(job, pipeline, result)
             result.outcome = Outcome.WRITTEN
-    except (OutputError, FrameError, lossless_jpeg.LosslessError) as exc:
+    except (OutputError, FrameError, OperationError, lossless_jpeg.LosslessError) as exc:
         result.reason = str(exc)
     except DECODE_ERRORS as exc:
         result.reason = describe_error(exc)
