@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import signal
@@ -17,7 +18,7 @@ from imgq.discover import discover
 from imgq.dispatch import EngineSettings, FatalError, run_jobs
 from imgq.formats import writable_format
 from imgq.geometry import parse_geometry
-from imgq.photo_options import photo_options, pipeline_settings
+from imgq.photo_options import photo_options, pipeline_settings, pop_variants
 from imgq.pipeline import OPERATION_HELP, Operation, Pipeline, parse_angle, parse_operation
 from imgq.plan import Placement, make_plan
 from imgq.report import EXIT_FATAL, EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_USAGE, Report
@@ -205,7 +206,7 @@ def convert_command(target_format, output_format, **options):
 
 @main.command()
 @click.option("--op", "operations", type=OPERATION, multiple=True, metavar="OP", help="An operation; repeat to chain them in order (see below).")
-@click.option("--fill", type=COLOUR, help="Corner colour for rotations that are not multiples of 90.")
+@click.option("--fill", type=COLOUR, help="Colour of corners that rotations uncover, and of the canvas of extent, pad and fit.")
 @job_options
 @_example("imgq run photos/ -o out/ --op rotate=90 --op 'resize=800x600>' --format webp")
 def run(operations, fill, **options):
@@ -226,8 +227,10 @@ run.help = run.help.rstrip() + "\n" + "\n".join(f"  {name:<17} {text}" for name,
 def _execute(operations, *, sources, output, in_place, output_format, quality, background,
              overwrite, auto_orient, max_pixels, jobs, chunk_size, dry_run, progress,
              quiet, verbose, fill=None, **photo):
+    variants = pop_variants(photo, output_format)
     photo_fields = pipeline_settings(photo, operations)
     placement = _placement(output, in_place, output_format, overwrite, dry_run)
+    placement = dataclasses.replace(placement, variants=variants)
     pipeline = Pipeline(
         operations=tuple(operations),
         auto_orient=auto_orient,
@@ -274,7 +277,8 @@ def _placement(output, in_place, output_format, overwrite, dry_run) -> Placement
 
 def _print_plan(plan) -> None:
     for job in plan.jobs:
-        click.echo(f"{job.source} -> {job.output}")
+        for output in [variant.output for variant in job.variants] or [job.output]:
+            click.echo(f"{job.source} -> {output}")
     for source, reason in plan.skipped:
         click.echo(f"{source} skipped: {reason}")
     for source, reason in plan.failed:
@@ -323,7 +327,8 @@ def _raise_terminated(signum, frame):
 def _remove_temporary_files(jobs) -> None:
     """Remove what workers left behind when a run stopped early."""
     for job in jobs:
-        try:
-            os.remove(job.temp)
-        except OSError:
-            pass
+        for temp in job.temps:
+            try:
+                os.remove(temp)
+            except OSError:
+                pass

@@ -91,15 +91,19 @@ class Collector:
         return self.report
 
     def _place(self, result: ImageResult) -> None:
-        try:
-            if self.settings.in_place and os.path.exists(result.source):
-                shutil.copymode(result.source, result.temp)
-            os.replace(result.temp, result.output)
-        except OSError as exc:
-            with contextlib.suppress(OSError):
-                os.remove(result.temp)
-            result.outcome = Outcome.FAILED
-            result.reason = f"cannot move output into place at {result.output}: {exc.strerror or exc}"
+        moves = [(result.temp, result.output), *result.extra_outputs]
+        for number, (temp, output) in enumerate(moves):
+            try:
+                if self.settings.in_place and os.path.exists(result.source):
+                    shutil.copymode(result.source, temp)
+                os.replace(temp, output)
+            except OSError as exc:
+                for left, _ in moves[number:]:
+                    with contextlib.suppress(OSError):
+                        os.remove(left)
+                result.outcome = Outcome.FAILED
+                result.reason = f"cannot move output into place at {output}: {exc.strerror or exc}"
+                return
 
 
 def _make_bar(total: int, settings: OutputSettings):

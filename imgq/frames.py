@@ -75,6 +75,15 @@ def keeps_all_frames(input_format: str | None, output_format: str) -> bool:
     return False
 
 
+def first_only(input_format: str | None, count: int, output_format: str, strict: bool) -> str:
+    """Return the warning for keeping one of ``count`` frames; raise FrameError if ``strict``."""
+    kind = "pages" if input_format == "TIFF" else "frames"
+    message = f"kept only the first of {count} {kind}: {output_format} output cannot hold them all"
+    if strict:
+        raise FrameError(f"{message} (--strict)")
+    return message
+
+
 def read_sequence(source: Image.Image, output_format: str, strict: bool = False) -> Sequence:
     """Read the frames of ``source`` that an output in ``output_format`` keeps.
 
@@ -88,12 +97,9 @@ def read_sequence(source: Image.Image, output_format: str, strict: bool = False)
         return Sequence([source.copy()])
 
     if not keeps_all_frames(source.format, output_format):
-        kind = "pages" if source.format == "TIFF" else "frames"
-        message = f"kept only the first of {count} {kind}: {output_format} output cannot hold them all"
-        if strict:
-            raise FrameError(f"{message} (--strict)")
+        note = first_only(source.format, count, output_format, strict)
         source.seek(0)
-        return Sequence([source.copy()], note=message)
+        return Sequence([source.copy()], note=note)
 
     sequence = Sequence([], source_format=source.format)
     for index in range(count):

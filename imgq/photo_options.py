@@ -13,6 +13,7 @@ from imgq.encoder_options import SUBSAMPLING_NAMES, TIFF_COMPRESSIONS
 from imgq.layout import parse_gravity
 from imgq.lossless_jpeg import LOSSLESS_MODES, is_lossless_chain
 from imgq.metadata import parse_keep
+from imgq.variants import parse_variant
 
 
 class _KeepType(click.ParamType):
@@ -37,7 +38,20 @@ class _GravityType(click.ParamType):
             self.fail(str(exc), param, ctx)
 
 
+class _VariantType(click.ParamType):
+    name = "GEOMETRY:TEMPLATE"
+
+    def convert(self, value, param, ctx):
+        if not isinstance(value, str):
+            return value
+        try:
+            return parse_variant(value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
 _OPTIONS = [
+    click.option("--variant", "variants", type=_VariantType(), multiple=True, help="Write an output per variant instead of one, such as '1600x1600>:{stem}-1600.jpg'; repeat for more. Fields: {stem} {ext} {name} {relpath} {reldir} {width} {height}."),
     click.option("--strip", is_flag=True, help="Write no EXIF, ICC profile, XMP or comment (DPI is kept)."),
     click.option("--keep", type=_KeepType(), help="Keep only these metadata kinds, comma-separated: exif, icc, xmp, comment [default: all]."),
     click.option("--keep-mtime", is_flag=True, help="Give each output the modification time of its input."),
@@ -67,6 +81,14 @@ def photo_options(command):
     for option in reversed(_OPTIONS):
         command = option(command)
     return command
+
+
+def pop_variants(options: dict, output_format) -> tuple:
+    """Pop ``--variant`` from ``options`` and return the variants, checked against ``--format``."""
+    variants = tuple(options.pop("variants"))
+    if variants and output_format is not None:
+        raise click.UsageError("--variant names each output's format by its extension; drop --format")
+    return variants
 
 
 def pipeline_settings(options: dict, operations) -> dict:

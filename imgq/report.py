@@ -42,6 +42,8 @@ class ImageResult:
     bytes_out: int | None = None
     milliseconds: float = 0.0
     notes: tuple[str, ...] = ()
+    # (temporary file, output) pairs of the variants after the first.
+    extra_outputs: tuple[tuple[str, str], ...] = ()
     detail: str | None = None
 
 

@@ -27,7 +27,7 @@ from imgq.layout import OperationError
 from imgq.ops import exif_orientation
 from imgq.pipeline import Pipeline
 from imgq.plan import ImageJob
-from imgq.render import Rendered, render
+from imgq.render import Rendered, render, render_variants
 from imgq.report import ImageResult, Outcome
 
 # Errors that damaged or hostile files raise from Pillow's decoders. Several
@@ -99,7 +99,8 @@ def process_image(job: ImageJob, pipeline: Pipeline) -> ImageResult:
         result.detail = traceback.format_exc()
 
     if result.outcome is not Outcome.WRITTEN:
-        _remove_quietly(job.temp)
+        for temp in job.temps:
+            _remove_quietly(temp)
     result.reason = " ".join(result.reason.split())
     result.milliseconds = (time.perf_counter() - started) * 1000
     return result
@@ -113,21 +114,33 @@ def _convert(job: ImageJob, pipeline: Pipeline, result: ImageResult) -> None:
         warnings.simplefilter("ignore")
         with Image.open(job.source) as source:
             _check_pixels(source, pipeline)
-            output = lossless_jpeg.transform(source, job, pipeline, notes)
+            output = None if job.variants else lossless_jpeg.transform(source, job, pipeline, notes)
             if output is None:
                 _request_draft(source, pipeline)
                 # Load before anything else reads the image: after a failed first
                 # load, a second load can "succeed" with rows silently missing.
                 source.load()
-                output = render(source, job.output_format, pipeline)
-                notes += output.notes
+                outputs = _render_all(source, job, pipeline)
+            else:
+                outputs = [output]
 
-    result.bytes_out = _write_temp(job, output)
+    targets = job.variants or (job,)
+    result.bytes_out = 0
+    for target, rendered in zip(targets, outputs):
+        notes += getattr(rendered, "notes", [])
+        result.bytes_out += _write_temp(target.temp, target.output, target.output_format, rendered)
+        if pipeline.keep_mtime:
+            _copy_mtime(job.source, target.temp)
     result.temp = job.temp
-    result.width, result.height = output.size
-    result.notes = tuple(notes)
-    if pipeline.keep_mtime:
-        _copy_mtime(job.source, job.temp)
+    result.extra_outputs = tuple((target.temp, target.output) for target in job.variants[1:])
+    result.width, result.height = outputs[0].size
+    result.notes = tuple(dict.fromkeys(notes))
+
+
+def _render_all(source: Image.Image, job: ImageJob, pipeline: Pipeline) -> list[Rendered]:
+    if job.variants:
+        return render_variants(source, job.variants, pipeline)
+    return [render(source, job.output_format, pipeline)]
 
 
 def _check_pixels(image: Image.Image, pipeline: Pipeline) -> None:
@@ -163,30 +176,30 @@ def _request_draft(image: Image.Image, pipeline: Pipeline) -> None:
             return
 
 
-def _write_temp(job: ImageJob, output: Rendered | lossless_jpeg.LosslessOutput) -> int:
-    folder = os.path.dirname(job.temp) or "."
+def _write_temp(temp: str, final: str, fmt: str, output: Rendered | lossless_jpeg.LosslessOutput) -> int:
+    folder = os.path.dirname(temp) or "."
     try:
         os.makedirs(folder, exist_ok=True)
         # Multi-page TIFF writing reads back what it wrote, so the file is opened
         # for reading too.
-        stream = open(job.temp, "w+b")
+        stream = open(temp, "w+b")
     except OSError as exc:
-        raise OutputError(f"cannot write {job.output}: {exc.strerror or exc}") from exc
+        raise OutputError(f"cannot write {final}: {exc.strerror or exc}") from exc
 
     with stream:
         try:
             if isinstance(output, Rendered):
-                encode(output.frames[0], job.output_format, stream, output.options)
+                encode(output.frames[0], fmt, stream, output.options)
             else:
                 stream.write(output.data)
             stream.flush()
         except OSError as exc:
-            _remove_quietly(job.temp)
+            _remove_quietly(temp)
             if exc.errno is not None:
-                raise OutputError(f"cannot write {job.output}: {exc.strerror or exc}") from exc
+                raise OutputError(f"cannot write {final}: {exc.strerror or exc}") from exc
             raise
         except BaseException:
-            _remove_quietly(job.temp)
+            _remove_quietly(temp)
             raise
         return stream.tell()
 
