@@ -22,6 +22,9 @@ from imgq.pipeline import Pipeline
 # the encoders must still see.
 _PIXEL_INFO = ("transparency",)
 
+# Output formats that store CMYK pixels as they are.
+CMYK_FORMATS = {"JPEG", "TIFF"}
+
 
 @dataclass
 class Rendered:
@@ -79,6 +82,11 @@ def finish(source: Image.Image, transformed: Transformed, output_format: str, pi
         outputs = outputs[:1]
     if geometry is not None:
         outputs = [_resize(image, geometry, pipeline) for image in outputs]
+    if outputs[0].mode == "CMYK" and output_format not in CMYK_FORMATS and not pipeline.to_srgb:
+        # CMYK to RGB through the embedded profile gives the colours a
+        # colour-managed viewer shows; Pillow's own formula is a rough guess.
+        outputs, note = _convert_to_srgb(outputs, sequence.first.info.get("icc_profile"))
+        notes.append(note)
     outputs = [prepare_for_format(image, output_format, pipeline.background) for image in outputs]
 
     metadata = collect_metadata(sequence.first, outputs[0], pipeline.changes_geometry, pipeline.kept_metadata)
