@@ -38,7 +38,12 @@ def to_srgb(image: Image.Image, profile: bytes | None) -> Image.Image:
     alpha = has_transparency(image)
     out_mode = "RGBA" if alpha else "RGB"
     if image.mode not in _CMS_MODES or image.mode == "LA":
-        image = image.convert("RGBA" if alpha else ("L" if Image.getmodebase(image.mode) == "L" else "RGB"))
+        if alpha:
+            image = image.convert("RGBA")
+        elif Image.getmodebase(image.mode) == "L":
+            image = image.convert("L")
+        else:
+            image = image.convert("RGB")
     if not profile:
         return image if image.mode == out_mode else image.convert(out_mode)
 

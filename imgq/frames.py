@@ -130,7 +130,7 @@ def save_options(sequence: Sequence, output_format: str, frames: list[Image.Imag
     if sequence.loop is not None:
         options["loop"] = sequence.loop
     elif output_format in {"WEBP", "PNG"}:
-        # Without a loop entry a GIF plays once; WebP and APNG say so with 1.
+        # Without a loop entry a GIF plays once; WebP and APNG store that as 1.
         options["loop"] = 1
     disposals = _disposals_for(sequence, output_format)
     if disposals is not None:

@@ -181,7 +181,9 @@ def watermark(image: Image.Image, mark: Watermark) -> Image.Image:
     layer.paste(overlay, (left, top))
     result = Image.alpha_composite(result, layer)
     result.info = dict(image.info)
-    return result if alpha else result.convert("RGB" if base.mode != "L" else "L")
+    if alpha:
+        return result
+    return result.convert("L" if base.mode == "L" else "RGB")
 
 
 @functools.lru_cache(maxsize=4)
@@ -204,7 +206,10 @@ def _canvas(image: Image.Image, size: tuple[int, int], fill) -> Image.Image:
     if fill is None:
         fill = (255, 255, 255, 0) if has_transparency(base) else (255, 255, 255)
     transparent = len(fill) == 4 and fill[3] < 255
-    mode = "RGBA" if transparent or has_transparency(base) else ("L" if base.mode == "L" else "RGB")
+    if transparent or has_transparency(base):
+        mode = "RGBA"
+    else:
+        mode = "L" if base.mode == "L" else "RGB"
     colour = _colour(fill, mode)
     canvas = Image.new(mode, size, colour)
     canvas.info = dict(image.info)

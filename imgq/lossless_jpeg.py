@@ -8,7 +8,7 @@ compressed blocks, so no generation is lost. imgq runs it with
 and imgq then re-encodes instead (``auto``) or reports the file
 (``require``). The metadata is rebuilt, as in the re-encoding path: EXIF
 without Orientation and without the IFD1 thumbnail, with the new pixel
-dimensions, plus the ICC profile, XMP and comment as ``--keep`` says.
+dimensions, plus the ICC profile, XMP and comment that ``--keep`` selects.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ EXIF_PIXEL_Y_DIMENSION = 0xA003
 # Errors Pillow raises on damaged EXIF or ICC data.
 METADATA_ERRORS = (OSError, ValueError, TypeError, KeyError, IndexError, SyntaxError, ImageCms.PyCMSError)
 
-# JPEG stores EXIF in one APP1 segment, which holds at most this many bytes.
+# JPEG stores EXIF in one APP1 segment, which contains at most this many bytes.
 JPEG_MAX_EXIF_BYTES = 65533
 
 # XMP stores the orientation as an attribute or an element of the tiff namespace.
@@ -108,8 +108,8 @@ def collect_metadata(
 ) -> Metadata:
     """Collect the metadata of ``source`` that still describes ``result``.
 
-    ``result`` is the transformed first frame; its ``info`` holds the EXIF
-    and XMP that auto-orient already rewrote.
+    ``result`` is the transformed first frame. Its ``info`` contains the
+    EXIF and XMP that auto-orient already rewrote.
     """
     return describe_output(source, result.getexif(), result.info, result.size, result.mode,
                            reset_orientation, keep)

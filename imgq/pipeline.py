@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from PIL import Image
 
 from imgq import extra_ops, ops
-from imgq.geometry import Geometry, parse_geometry
+from imgq.geometry import parse_geometry
 from imgq.metadata import METADATA_KINDS
 
 # Operations that move pixels around, after which EXIF Orientation no longer
@@ -34,6 +34,7 @@ class Operation:
     """One step of a pipeline, such as ``rotate`` with argument ``90.0``."""
 
     name: str
+    # A float (rotate), Geometry (resize), Box, Sharpen, Watermark or None.
     argument: object = None
 
     def apply(self, image: Image.Image, fill=None) -> Image.Image:
