@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
 import os
 import signal
 import sys
@@ -15,13 +14,13 @@ from PIL import ImageColor
 from imgq import __version__
 from imgq.collect import OutputSettings
 from imgq.discover import discover
-from imgq.dispatch import EngineSettings, FatalError, run_jobs
+from imgq.dispatch import EngineSettings, FatalError, SchedulerError, run_jobs
 from imgq.formats import writable_format
 from imgq.geometry import parse_geometry
 from imgq.photo_options import photo_options, pipeline_settings, pop_variants
 from imgq.pipeline import OPERATION_HELP, Operation, Pipeline, parse_angle, parse_operation
 from imgq.plan import Placement, make_plan
-from imgq.report import EXIT_FATAL, EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_USAGE, Report
+from imgq.report import EXIT_FATAL, EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_UNAVAILABLE, EXIT_USAGE, Report
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -29,6 +28,7 @@ Exit codes:
   1    one or more images failed (one line each on stderr)
   2    usage error: an invalid option or value
   3    fatal error: the output folder cannot be written, or the engine failed
+  69   the Dask scheduler given by --scheduler cannot be reached
   130  interrupted (SIGINT, Ctrl-C)
   143  terminated (SIGTERM)
 """
@@ -75,6 +75,20 @@ FORMAT = _ParsedType("FORMAT", writable_format)
 COLOUR = _ParsedType("COLOUR", _parse_colour)
 
 
+def _parse_shard(text: str) -> tuple[int, int]:
+    index, slash, count = text.partition("/")
+    try:
+        shard = (int(index), int(count))
+    except ValueError:
+        shard = None
+    if not slash or shard is None or shard[1] < 1 or not 0 <= shard[0] < shard[1]:
+        raise ValueError(f"invalid shard {text!r}: expected K/N with 0 <= K < N, such as 0/4")
+    return shard
+
+
+SHARD = _ParsedType("K/N", _parse_shard)
+
+
 # ---------------------------------------------------------------- shared options
 
 
@@ -93,6 +107,9 @@ def job_options(command):
         click.option("-j", "--jobs", type=click.IntRange(1), help="Worker processes [default: the CPUs this process may use]. 1 runs in one process."),
         click.option("--chunk-size", type=click.IntRange(1), help="Images per chunk handed to a worker [default: automatic]."),
         click.option("--dry-run", is_flag=True, help="Print the planned outputs on stdout and write nothing."),
+        click.option("--shard", type=SHARD, metavar="K/N", help="Process only shard K of N (K from 0), by a stable hash of each image's path under its input folder."),
+        click.option("--scheduler", envvar="IMGQ_SCHEDULER", metavar="ADDRESS", help="Run on the Dask cluster at ADDRESS, such as tcp://host:8786 [env: IMGQ_SCHEDULER]."),
+        click.option("--write-on", type=click.Choice(["client", "workers"]), default="client", show_default=True, help="With --scheduler: who writes outputs; 'workers' needs a filesystem they share."),
         click.option("--progress/--no-progress", default=None, help="Show the progress bar [default: only when stderr is a terminal]."),
         click.option("--quiet", is_flag=True, help="Print only failures."),
         click.option("-v", "--verbose", is_flag=True, help="Also say why each path was skipped."),
@@ -226,10 +243,11 @@ run.help = run.help.rstrip() + "\n" + "\n".join(f"  {name:<17} {text}" for name,
 
 def _execute(operations, *, sources, output, in_place, output_format, quality, background,
              overwrite, auto_orient, max_pixels, jobs, chunk_size, dry_run, progress,
-             quiet, verbose, fill=None, **photo):
+             quiet, verbose, shard, scheduler, write_on, fill=None, **photo):
+    dask = _dask_settings(scheduler, write_on)
     variants = pop_variants(photo, output_format)
     photo_fields = pipeline_settings(photo, operations)
-    placement = _placement(output, in_place, output_format, overwrite, dry_run)
+    placement = _placement(output, in_place, output_format, overwrite, dry_run, shard)
     placement = dataclasses.replace(placement, variants=variants)
     pipeline = Pipeline(
         operations=tuple(operations),
@@ -251,7 +269,7 @@ def _execute(operations, *, sources, output, in_place, output_format, quality, b
 
     report = Report(planned=plan.planned)
     _report_plan(plan, report, settings)
-    _run_with_signals(plan, pipeline, EngineSettings(jobs, chunk_size), settings, report)
+    _run_with_signals(plan, pipeline, EngineSettings(jobs, chunk_size, dask), settings, report)
     report.elapsed = time.perf_counter() - started
 
     if not quiet or report.exit_code != 0:
@@ -259,7 +277,20 @@ def _execute(operations, *, sources, output, in_place, output_format, quality, b
     sys.exit(report.exit_code)
 
 
-def _placement(output, in_place, output_format, overwrite, dry_run) -> Placement:
+def _dask_settings(scheduler, write_on):
+    if not scheduler:
+        return None
+    from imgq.dask_engine import DaskSettings, require_dask
+
+    try:
+        require_dask()
+    except SchedulerError as exc:
+        click.echo(f"imgq: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    return DaskSettings(scheduler, write_on)
+
+
+def _placement(output, in_place, output_format, overwrite, dry_run, shard=None) -> Placement:
     if in_place and output:
         raise click.UsageError("give either -o/--output or --in-place, not both")
     if not in_place and not output:
@@ -272,7 +303,9 @@ def _placement(output, in_place, output_format, overwrite, dry_run) -> Placement
         except OSError as exc:
             click.echo(f"imgq: cannot create output folder {output}: {exc.strerror or exc}", err=True)
             sys.exit(EXIT_FATAL)
-    return Placement(output_root=output, in_place=in_place, output_format=output_format, overwrite=overwrite)
+    return Placement(
+        output_root=output, in_place=in_place, output_format=output_format, overwrite=overwrite, shard=shard
+    )
 
 
 def _print_plan(plan) -> None:
@@ -315,6 +348,10 @@ def _run_with_signals(plan, pipeline, engine, settings, report: Report) -> None:
     except FatalError as exc:
         report.fatal = str(exc)
         click.echo(f"imgq: fatal: {exc}", err=True)
+    except SchedulerError as exc:
+        report.fatal = str(exc)
+        report.fatal_code = EXIT_UNAVAILABLE
+        click.echo(f"imgq: {exc}", err=True)
     finally:
         signal.signal(signal.SIGTERM, previous)
         _remove_temporary_files(plan.jobs)

@@ -91,19 +91,53 @@ class Collector:
         return self.report
 
     def _place(self, result: ImageResult) -> None:
-        moves = [(result.temp, result.output), *result.extra_outputs]
-        for number, (temp, output) in enumerate(moves):
-            try:
-                if self.settings.in_place and os.path.exists(result.source):
-                    shutil.copymode(result.source, temp)
-                os.replace(temp, output)
-            except OSError as exc:
-                for left, _ in moves[number:]:
+        try:
+            place_output(result, self.settings.in_place)
+        except PlacementError as exc:
+            for temp in [result.temp, *(extra[0] for extra in result.extra_outputs)]:
+                if temp is not None:
                     with contextlib.suppress(OSError):
-                        os.remove(left)
-                result.outcome = Outcome.FAILED
-                result.reason = f"cannot move output into place at {output}: {exc.strerror or exc}"
-                return
+                        os.remove(temp)
+            result.outcome = Outcome.FAILED
+            result.reason = str(exc)
+
+
+class PlacementError(OSError):
+    """Writing or renaming one output onto its final name failed."""
+
+
+def place_output(result: ImageResult, in_place: bool) -> None:
+    """Move a written result's outputs (one, or one per variant) onto their final names.
+
+    Raise ``PlacementError`` naming the output that failed. Afterwards
+    ``result.temp`` is None, so that placing it again does nothing.
+    """
+    if result.temp is None:
+        return
+    moves = [(result.temp, result.output, result.data), *result.extra_outputs]
+    for temp, output, data in moves:
+        try:
+            if data is not None:
+                _write_file(temp, data)
+            if in_place and os.path.exists(result.source):
+                shutil.copymode(result.source, temp)
+            os.replace(temp, output)
+        except OSError as exc:
+            raise PlacementError(f"cannot write {output}: {exc.strerror or exc}") from exc
+    result.data = None
+    result.temp = None
+    result.extra_outputs = ()
+
+
+def _write_file(path: str, data: bytes) -> None:
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    try:
+        with open(path, "wb") as stream:
+            stream.write(data)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.remove(path)
+        raise
 
 
 def _make_bar(total: int, settings: OutputSettings):

@@ -41,9 +41,17 @@ SHUTDOWN_GRACE = 3.0
 MAX_AUTO_CHUNK = 32
 CHUNKS_PER_WORKER = 4
 
+# On a cluster the number of workers is not known when chunks are made; each
+# Dask task costs the scheduler about a millisecond, so chunks are larger.
+DASK_CHUNK_SIZE = 16
+
 
 class FatalError(Exception):
     """The engine itself failed (not one image); the run cannot go on."""
+
+
+class SchedulerError(Exception):
+    """The Dask scheduler cannot be reached, or the Dask extra is not installed."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +60,7 @@ class EngineSettings:
 
     jobs: int | None = None
     chunk_size: int | None = None
+    dask: object | None = None  # a dask_engine.DaskSettings, to run on a Dask cluster
 
 
 def available_cpus() -> int:
@@ -93,6 +102,13 @@ def run_jobs(
 ) -> None:
     """Process every job and add the outcomes to ``report``, even when interrupted."""
     if not jobs:
+        return
+
+    if engine.dask is not None:
+        from imgq.dask_engine import run_on_dask
+
+        chunk_size = engine.chunk_size or DASK_CHUNK_SIZE
+        run_on_dask(make_chunks(jobs, chunk_size, 1), pipeline, engine.dask, output, report)
         return
 
     wanted = engine.jobs if engine.jobs is not None else available_cpus()

@@ -137,7 +137,11 @@ def describe_output(
         metadata.icc_profile, note = checked_icc_profile(source.info.get("icc_profile"))
         notes.append(note)
 
-    if "exif" in keep:
+    if "exif" in keep and source.format == "TIFF":
+        # NOTE: Pillow presents a TIFF's own tags (strip offsets and the like)
+        # as its EXIF; passing them on breaks the encoder, so none are kept.
+        pass
+    elif "exif" in keep:
         try:
             metadata.exif = exif_bytes(exif, size, reset_orientation)
         except METADATA_ERRORS as exc:

@@ -7,6 +7,7 @@ exist, all before the first worker starts.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -58,13 +59,14 @@ class Placement:
     output_file: str | None = None
     output_format: str | None = None
     overwrite: bool = False
+    shard: tuple[int, int] | None = None
     variants: tuple[Variant, ...] = ()
 
 
 def make_plan(found: Iterable[Found], placement: Placement) -> Plan:
     """Plan an output for every discovered image."""
     plan = Plan()
-    candidates: list[tuple[str, str, str]] = []
+    candidates: list[tuple[str, str, str, str]] = []
     seen_sources: set[str] = set()
 
     for item in found:
@@ -75,14 +77,20 @@ def make_plan(found: Iterable[Found], placement: Placement) -> Plan:
         if key in seen_sources:
             continue
         seen_sources.add(key)
+        relative = os.path.relpath(item.path, item.root or ".")
         try:
             outputs = _outputs_for(item, placement)
         except ValueError as exc:
-            plan.failed.append((item.path, str(exc)))
+            if placement.shard is None or in_shard(relative, placement.shard):
+                plan.failed.append((item.path, str(exc)))
             continue
-        candidates.extend((item.path, output, fmt) for output, fmt in outputs)
+        candidates.extend((item.path, output, fmt, relative) for output, fmt in outputs)
 
+    # Conflicts are found over the whole tree, so that every shard agrees on them.
     rejected = _find_conflicts(candidates, seen_sources, placement.in_place)
+    if placement.shard is not None:
+        candidates = [candidate for candidate in candidates if in_shard(candidate[3], placement.shard)]
+
     token = f"{os.getpid():x}"
     for source, outputs in _group_by_source(candidates).items():
         existing = [output for output, _ in outputs if _exists(output) and not _may_replace(source, output, placement)]
@@ -108,9 +116,9 @@ def _job(index: int, source: str, outputs: list[tuple[str, str]], placement: Pla
     return ImageJob(index, source, output, fmt, temps[0], variants)
 
 
-def _group_by_source(candidates: list[tuple[str, str, str]]) -> dict[str, list[tuple[str, str]]]:
+def _group_by_source(candidates: list[tuple[str, str, str, str]]) -> dict[str, list[tuple[str, str]]]:
     grouped: dict[str, list[tuple[str, str]]] = {}
-    for source, output, fmt in candidates:
+    for source, output, fmt, _ in candidates:
         grouped.setdefault(source, []).append((output, fmt))
     return grouped
 
@@ -143,7 +151,7 @@ def _output_for(item: Found, placement: Placement) -> tuple[str, str]:
 
 
 def _find_conflicts(
-    candidates: list[tuple[str, str, str]], sources: set[str], in_place: bool
+    candidates: list[tuple[str, str, str, str]], sources: set[str], in_place: bool
 ) -> dict[str, str]:
     """Return a reason for each source whose output collides or replaces an input.
 
@@ -153,7 +161,7 @@ def _find_conflicts(
     """
     rejected: dict[str, str] = {}
     by_output: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    for source, output, _ in candidates:
+    for source, output, *_ in candidates:
         by_output[os.path.abspath(output).casefold()].append((source, output))
 
     for group in by_output.values():
@@ -163,7 +171,7 @@ def _find_conflicts(
                 rejected[source] = f"output name collision: {names} would all be written to {output}"
 
     folded_sources = {path.casefold() for path in sources}
-    for source, output, _ in candidates:
+    for source, output, *_ in candidates:
         target = os.path.abspath(output)
         replaces_own = target == os.path.abspath(source)
         if source in rejected or (in_place and replaces_own):
@@ -171,6 +179,18 @@ def _find_conflicts(
         if target.casefold() in folded_sources:
             rejected[source] = f"output {output} would replace an input file (use --in-place to allow it)"
     return rejected
+
+
+def in_shard(relative_path: str, shard: tuple[int, int]) -> bool:
+    """Return True if the image at ``relative_path`` (under its input root) is in shard K of N.
+
+    The hash is SHA-1 of the path's bytes with ``/`` separators, so every
+    machine and every run puts an image in the same shard, unlike Python's
+    salted ``hash()``.
+    """
+    index, count = shard
+    key = os.fsencode(relative_path).replace(os.fsencode(os.sep), b"/")
+    return int.from_bytes(hashlib.sha1(key).digest()[:8], "big") % count == index
 
 
 def _may_replace(source: str, output: str, placement: Placement) -> bool:

@@ -9,7 +9,9 @@ folder, which the collector moves into place.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
+import re
 import signal
 import struct
 import sys
@@ -77,8 +79,12 @@ def worker_main(worker_id: int, connection, result_queue, pipeline: Pipeline) ->
             result_queue.put(process_image(job, pipeline))
 
 
-def process_image(job: ImageJob, pipeline: Pipeline) -> ImageResult:
-    """Process one image into its temporary output file and return the result record."""
+def process_image(job: ImageJob, pipeline: Pipeline, in_memory: bool = False) -> ImageResult:
+    """Process one image into its temporary output file and return the result record.
+
+    With ``in_memory``, the encoded output is returned in ``ImageResult.data``
+    instead, for a collector on another machine to write.
+    """
     started = time.perf_counter()
     result = ImageResult(job.index, job.source, job.output, Outcome.FAILED)
     try:
@@ -86,7 +92,7 @@ def process_image(job: ImageJob, pipeline: Pipeline) -> ImageResult:
         if result.bytes_in == 0:
             result.reason = "empty file (0 bytes)"
         else:
-            _convert(job, pipeline, result)
+            _convert(job, pipeline, result, in_memory)
             result.outcome = Outcome.WRITTEN
     except (OutputError, FrameError, OperationError, lossless_jpeg.LosslessError) as exc:
         result.reason = str(exc)
@@ -106,7 +112,7 @@ def process_image(job: ImageJob, pipeline: Pipeline) -> ImageResult:
     return result
 
 
-def _convert(job: ImageJob, pipeline: Pipeline, result: ImageResult) -> None:
+def _convert(job: ImageJob, pipeline: Pipeline, result: ImageResult, in_memory: bool) -> None:
     notes: list[str] = []
     with _quiet_native_stderr(), warnings.catch_warnings():
         # Pillow warns about large images (imgq applies --max-pixels itself)
@@ -124,17 +130,37 @@ def _convert(job: ImageJob, pipeline: Pipeline, result: ImageResult) -> None:
             else:
                 outputs = [output]
 
+    # The frames are copies, so encoding after the source file is closed is safe.
     targets = job.variants or (job,)
     result.bytes_out = 0
+    written = []
     for target, rendered in zip(targets, outputs):
         notes += getattr(rendered, "notes", [])
-        result.bytes_out += _write_temp(target.temp, target.output, target.output_format, rendered)
-        if pipeline.keep_mtime:
-            _copy_mtime(job.source, target.temp)
+        data = None
+        if in_memory:
+            # NOTE: here the collector writes the file, and --keep-mtime is
+            # not applied to it.
+            data = _encode_to_bytes(target.output_format, rendered)
+            result.bytes_out += len(data)
+        else:
+            result.bytes_out += _write_temp(target.temp, target.output, target.output_format, rendered)
+            if pipeline.keep_mtime:
+                _copy_mtime(job.source, target.temp)
+        written.append((target.temp, target.output, data))
+
     result.temp = job.temp
-    result.extra_outputs = tuple((target.temp, target.output) for target in job.variants[1:])
+    result.data = written[0][2]
+    result.extra_outputs = tuple(written[1:])
     result.width, result.height = outputs[0].size
     result.notes = tuple(dict.fromkeys(notes))
+
+
+def _encode_to_bytes(fmt: str, output: Rendered | lossless_jpeg.LosslessOutput) -> bytes:
+    if not isinstance(output, Rendered):
+        return output.data
+    buffer = io.BytesIO()
+    encode(output.frames[0], fmt, buffer, output.options)
+    return buffer.getvalue()
 
 
 def _render_all(source: Image.Image, job: ImageJob, pipeline: Pipeline) -> list[Rendered]:
@@ -147,8 +173,7 @@ def _check_pixels(image: Image.Image, pipeline: Pipeline) -> None:
     pixels = image.width * image.height
     if pipeline.max_pixels is not None and pixels > pipeline.max_pixels:
         raise Image.DecompressionBombError(
-            f"{image.width}x{image.height} is {pixels:,} pixels, "
-            f"above the limit of {pipeline.max_pixels:,}"
+            f"{image.width}x{image.height} is {pixels:,} pixels, above the limit of {pipeline.max_pixels:,}"
         )
 
 
@@ -214,7 +239,7 @@ def describe_error(exc: BaseException) -> str:
     """Return a one-line reason for a per-image error, without the path."""
     message = str(exc) or type(exc).__name__
     if isinstance(exc, Image.DecompressionBombError):
-        return f"too many pixels: {message} (raise --max-pixels to allow larger images)"
+        return f"too many pixels: {_bomb_message(message)} (raise --max-pixels to allow larger images)"
     if isinstance(exc, UnidentifiedImageError):
         return "not an image, or a format Pillow cannot read"
     if isinstance(exc, MemoryError):
@@ -226,6 +251,15 @@ def describe_error(exc: BaseException) -> str:
     if isinstance(exc, OSError):
         return f"corrupt or unsupported image: {message}"
     return f"corrupt image: {message} ({type(exc).__name__})"
+
+
+def _bomb_message(message: str) -> str:
+    """Restate Pillow's decompression-bomb message in imgq's own words."""
+    found = re.search(r"Image size \((\d+) pixels\) exceeds limit of (\d+) pixels", message)
+    if found is None:
+        return message
+    pixels, limit = int(found[1]), int(found[2])
+    return f"{pixels:,} pixels, above the limit of {limit:,}"
 
 
 @contextlib.contextmanager
