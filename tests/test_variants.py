@@ -102,3 +102,20 @@ def test_variants_keep_animation(corpus, imgq, tmp_path):
         assert image.n_frames == 42
     with Image.open(tmp_path / "out" / "anim.jpg") as image:
         assert image.size == (100, 100)
+
+
+def test_variants_written_by_dask_client(imgq, tmp_path):
+    distributed = pytest.importorskip("distributed", reason="Dask is not installed: pip install 'imgq[dask]'")
+    make_tree(tmp_path / "in")
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address="127.0.0.1:0"
+    ) as cluster:
+        run = imgq("flip", tmp_path / "in", "-o", tmp_path / "out", "--scheduler", cluster.scheduler_address,
+                   "--variant", "100:{stem}-s.jpg", "--variant", "200:{stem}-m.png")
+    assert run.returncode == 0, run.stderr
+
+    expected = {"a-s.jpg": (100, 75), "a-m.png": (200, 150), "trip/b-s.jpg": (100, 133), "trip/b-m.png": (200, 267)}
+    for name, size in expected.items():
+        with Image.open(tmp_path / "out" / name) as image:
+            assert image.size == size, name
+    assert not list((tmp_path / "out").rglob(".imgq-*"))
