@@ -235,7 +235,15 @@ def run(operations, fill, **options):
     _execute(list(operations), fill=fill, **options)
 
 
-run.help = run.help.rstrip() + "\n" + "\n".join(f"  {name:<17} {text}" for name, text in OPERATION_HELP.items())
+# The list goes under the "Operations:" heading, above the example that
+# _example appended; "\b" tells click to keep a block's line breaks.
+_SUMMARY, _, _EXAMPLE = run.help.partition("Operations:")
+_OPERATION_LINES = "\n".join(f"  {name:<17} {text}" for name, text in OPERATION_HELP.items())
+run.help = "\n\n".join([
+    _SUMMARY.replace("\b", "").rstrip(),
+    "\b\nOperations:\n" + _OPERATION_LINES,
+    _EXAMPLE.strip(),
+])
 
 
 # ---------------------------------------------------------------- running a job

@@ -142,3 +142,14 @@ def test_linear_resize_keeps_brightness(imgq, tmp_path):
         assert abs(ImageStat.Stat(image).mean[0] - 188) < 3
     with run_op(imgq, tmp_path, stripes, "--op", "resize=32x32") as image:
         assert abs(ImageStat.Stat(image).mean[0] - 128) < 3
+
+
+def test_run_help_lists_operations(imgq):
+    run = imgq("run", "--help")
+    assert run.returncode == 0
+    lines = run.stdout.splitlines()
+    heading = next(number for number, line in enumerate(lines) if line.strip() == "Operations:")
+    listed = [line.split()[0] for line in lines[heading + 1 : heading + 14]]
+    assert listed[0] == "rotate=DEGREES"
+    assert "crop=WxH[+X+Y]" in listed
+    assert listed[-1].startswith("watermark=")

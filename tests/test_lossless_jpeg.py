@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import sys
 
 import pytest
 from PIL import Image, ImageChops, ImageOps, ImageStat
@@ -159,3 +161,18 @@ def test_never_re_encodes(jpegtran, imgq, tmp_path):
 
     expected = jpegtran_output(jpegtran, tmp_path / "in" / "n.jpg", ["-rotate", "90"], tmp_path / "jt.jpg")
     assert ImageChops.difference(decoded(tmp_path / "out" / "n.jpg"), decoded(expected)).getbbox() is not None
+
+
+def test_missing_jpegtran_named(imgq, tmp_path):
+    (tmp_path / "in").mkdir()
+    write_jpeg(tmp_path / "in" / "a.jpg")
+    # A PATH without jpegtran: only the folder of this Python.
+    env = dict(os.environ, PATH=os.path.dirname(sys.executable))
+    run = imgq("rotate", "90", tmp_path / "in", "-o", tmp_path / "require", "--lossless", "require", env=env)
+    assert run.returncode == 1
+    assert "libjpeg-turbo-progs" in run.error_lines[0]
+
+    run = imgq("rotate", "90", tmp_path / "in", "-o", tmp_path / "auto", env=env)
+    assert run.returncode == 0, run.stderr
+    with Image.open(tmp_path / "auto" / "a.jpg") as image:
+        assert image.size == (48, 64)

@@ -250,6 +250,20 @@ def test_disposal_frames_composited(corpus, imgq, tmp_path, fmt):
         assert max(difference) < 2, index
 
 
+def test_animated_webp_input_keeps_frames(corpus, imgq, tmp_path):
+    source = copy_inputs(corpus, tmp_path / "in", ["iss634.gif"])
+    run = imgq("convert", "webp", source, "-o", tmp_path / "webp", "--webp-lossless")
+    assert run.returncode == 0, run.stderr
+    run = imgq("rotate", "270", tmp_path / "webp", "-o", tmp_path / "out")
+    assert run.returncode == 0, run.stderr
+
+    frames = read_frames(tmp_path / "out" / "iss634.webp")
+    assert len(frames) == 42
+    assert sum(duration for _, duration in frames) == pytest.approx(2730, abs=1)
+    with Image.open(tmp_path / "out" / "iss634.webp") as image:
+        assert image.info.get("loop") == 0
+
+
 def test_apng_keeps_frames(corpus, imgq, tmp_path):
     source = copy_inputs(corpus, tmp_path / "in", ["apng_delay.png"])
     run = imgq("flip", source, "-o", tmp_path / "out")
