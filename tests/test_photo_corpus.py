@@ -303,3 +303,36 @@ def test_mpo_is_a_jpeg_photo(corpus, imgq, tmp_path):
         assert image.format == "JPEG"
         assert image.size == (640, 480)
         assert getattr(image, "n_frames", 1) == 1
+
+
+def test_odd_jpegs_re_encode_and_keep_exif(corpus, imgq, tmp_path):
+    names = ["hopper_16bit_qtables.jpg", "hopper_bad_exif.jpg", "junk_jpeg_header.jpg", "DSCN0010.JPG"]
+    source = copy_inputs(corpus, tmp_path / "in", names)
+    for lossless in ("auto", "never"):
+        run = imgq("rotate", "90", source, "-o", tmp_path / lossless, "--lossless", lossless, "--quality", "85")
+        assert run.returncode == 0, run.stderr
+        run = imgq("auto-orient", source, "-o", tmp_path / f"{lossless}-plain", "--lossless", lossless)
+        assert run.returncode == 0, run.stderr
+
+    sizes = {"hopper_16bit_qtables.jpg": (128, 128), "hopper_bad_exif.jpg": (500, 500),
+             "junk_jpeg_header.jpg": (768, 1024), "DSCN0010.JPG": (480, 640)}
+    for name, size in sizes.items():
+        for folder in ("auto", "never"):
+            with Image.open(tmp_path / folder / name) as image:
+                assert image.size == size, (folder, name)
+                image.load()
+    with Image.open(tmp_path / "auto-plain" / "DSCN0010.JPG") as image:
+        exif = image.getexif()
+        assert exif[0x010F].startswith("NIKON")
+        assert exif.get_ifd(0x8825)  # GPS
+
+
+def test_tiff_icc_profile_kept(corpus, imgq, tmp_path):
+    source = copy_inputs(corpus, tmp_path / "in", ["Crémieux11.tiff"])
+    run = imgq("flop", source, "-o", tmp_path / "out")
+    assert run.returncode == 0, run.stderr
+
+    with Image.open(corpus / "Crémieux11.tiff") as original, Image.open(tmp_path / "out" / "Crémieux11.tiff") as image:
+        assert image.mode == "RGBA"
+        assert len(image.info["icc_profile"]) == 4380
+        assert image.info["icc_profile"] == original.info["icc_profile"]
