@@ -236,7 +236,7 @@ def run(operations, fill, **options):
 
 
 # The list goes under the "Operations:" heading, above the example that
-# _example appended; "\b" tells click to keep a block's line breaks.
+# _example appended. A "\b" line makes click keep the line breaks of its block.
 _SUMMARY, _, _EXAMPLE = run.help.partition("Operations:")
 _OPERATION_LINES = "\n".join(f"  {name:<17} {text}" for name, text in OPERATION_HELP.items())
 run.help = "\n\n".join([

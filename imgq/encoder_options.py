@@ -26,11 +26,11 @@ def source_options(source: Image.Image, output_format: str, pipeline) -> dict:
     options: dict = {}
 
     if output_format == "JPEG":
-        kept = _jpeg_source_settings(source)
-        progressive = requested.get("progressive", kept.get("progressive"))
+        from_source = _jpeg_source_settings(source)
+        progressive = requested.get("progressive", from_source.get("progressive"))
         if progressive:
             options["progressive"] = True
-        subsampling = requested.get("subsampling", kept.get("subsampling"))
+        subsampling = requested.get("subsampling", from_source.get("subsampling"))
         if subsampling is not None:
             options["subsampling"] = subsampling
         if requested.get("optimize"):
