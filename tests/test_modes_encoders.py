@@ -123,3 +123,18 @@ def test_heic_without_extra_names_it(imgq, tmp_path):
     assert "phone.heic" in run.error_lines[0]
     assert "imgq[heif]" in run.error_lines[0]
     assert (tmp_path / "out" / "ok.jpg").exists()
+
+
+@pytest.mark.parametrize(
+    "mode, value, expected",
+    [("I;16B", 4660, 18), ("I", 4660, 18), ("F", 0.5, 128), ("F", 30000.0, 117)],
+)
+def test_deep_grey_scaled_to_eight_bits(imgq, tmp_path, mode, value, expected):
+    save_input(tmp_path, Image.new(mode, (16, 8), value), "deep.tif")
+    run = imgq("convert", "jpg", tmp_path / "in", "-o", tmp_path / "out", "--quality", "95")
+    assert run.returncode == 0, run.stderr
+
+    with Image.open(tmp_path / "out" / "deep.jpg") as image:
+        low, high = image.convert("L").getextrema()
+        assert abs(low - expected) <= 1
+        assert abs(high - expected) <= 1
