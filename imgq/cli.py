@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import sys
@@ -16,6 +17,7 @@ from imgq.discover import discover
 from imgq.dispatch import EngineSettings, FatalError, SchedulerError, run_jobs
 from imgq.formats import writable_format
 from imgq.geometry import parse_geometry
+from imgq.photo_options import photo_options, pipeline_settings, pop_variants
 from imgq.pipeline import OPERATION_HELP, Operation, Pipeline, parse_angle, parse_operation
 from imgq.plan import Placement, make_plan
 from imgq.report import EXIT_FATAL, EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_UNAVAILABLE, EXIT_USAGE, Report
@@ -116,7 +118,7 @@ def job_options(command):
     ]
     for option in reversed(options):
         command = option(command)
-    return command
+    return photo_options(command)
 
 
 # ---------------------------------------------------------------- commands
@@ -225,7 +227,7 @@ def convert_command(target_format, output_format, **options):
 
 @main.command()
 @click.option("--op", "operations", type=OPERATION, multiple=True, metavar="OP", help="An operation; repeat to chain them in order (see below).")
-@click.option("--fill", type=COLOUR, help="Corner colour for rotations that are not multiples of 90.")
+@click.option("--fill", type=COLOUR, help="Colour of corners that rotations uncover, and of the canvas of extent, pad and fit.")
 @job_options
 @_example("imgq run photos/ -o out/ --op rotate=90 --op 'resize=800x600>' --format webp")
 def run(operations, fill, **options):
@@ -237,7 +239,15 @@ def run(operations, fill, **options):
     _execute(list(operations), fill=fill, **options)
 
 
-run.help = run.help.rstrip() + "\n" + "\n".join(f"  {name:<17} {text}" for name, text in OPERATION_HELP.items())
+# The list goes under the "Operations:" heading, above the example that
+# _example appended. A "\b" line makes click keep the line breaks of its block.
+_SUMMARY, _, _EXAMPLE = run.help.partition("Operations:")
+_OPERATION_LINES = "\n".join(f"  {name:<17} {text}" for name, text in OPERATION_HELP.items())
+run.help = "\n\n".join([
+    _SUMMARY.replace("\b", "").rstrip(),
+    "\b\nOperations:\n" + _OPERATION_LINES,
+    _EXAMPLE.strip(),
+])
 
 
 # ---------------------------------------------------------------- running a job
@@ -245,11 +255,16 @@ run.help = run.help.rstrip() + "\n" + "\n".join(f"  {name:<17} {text}" for name,
 
 def _execute(operations, *, sources, output, in_place, output_format, quality, background,
              overwrite, auto_orient, max_pixels, jobs, chunk_size, dry_run, progress,
-             quiet, verbose, shard, scheduler, write_on, fill=None):
+             quiet, verbose, shard, scheduler, write_on, fill=None, **photo):
     dask = _dask_settings(scheduler, write_on)
+    variants = pop_variants(photo, output_format)
+    photo_fields = pipeline_settings(photo, operations)
     placement = one_file_placement(sources, output, in_place, output_format, dry_run, shard, remote=dask is not None)
+    if placement is not None and variants:
+        raise click.UsageError("--variant names its own files; give -o FOLDER, not a file or '-'")
     if placement is None:
         placement = _placement(output, in_place, output_format, overwrite, dry_run, shard)
+    placement = dataclasses.replace(placement, variants=variants)
     pipeline = Pipeline(
         operations=tuple(operations),
         auto_orient=auto_orient,
@@ -258,6 +273,7 @@ def _execute(operations, *, sources, output, in_place, output_format, quality, b
         background=tuple(background[:3]),
         fill=fill,
         max_pixels=max_pixels or None,
+        **photo_fields,
     )
     settings = OutputSettings(quiet=quiet, verbose=verbose, progress=progress, in_place=in_place)
 
@@ -320,7 +336,8 @@ def _send_to_stdout(path: str) -> None:
 
 def _print_plan(plan) -> None:
     for job in plan.jobs:
-        click.echo(f"{job.source} -> {job.output}")
+        for output in [variant.output for variant in job.variants] or [job.output]:
+            click.echo(f"{job.source} -> {output}")
     for source, reason in plan.skipped:
         click.echo(f"{source} skipped: {reason}")
     for source, reason in plan.failed:
@@ -373,7 +390,8 @@ def _raise_terminated(signum, frame):
 def _remove_temporary_files(jobs) -> None:
     """Remove what workers left behind when a run stopped early."""
     for job in jobs:
-        try:
-            os.remove(job.temp)
-        except OSError:
-            pass
+        for temp in job.temps:
+            try:
+                os.remove(temp)
+            except OSError:
+                pass

@@ -9,6 +9,8 @@ import os
 
 from PIL import Image
 
+from imgq import heif
+
 # The extension imgq gives a file it converts to each format.
 PREFERRED_EXTENSION = {
     "JPEG": ".jpg",
@@ -70,10 +72,13 @@ def _extension_map() -> dict[str, str]:
 @functools.lru_cache(maxsize=None)
 def readable_extensions() -> frozenset[str]:
     """Return the lower-case extensions (with dot) that a folder walk picks up."""
-    extensions = _extension_map()
-    # MPO files are opened by the JPEG plugin, so MPO itself is not in Image.OPEN.
-    openable = set(Image.OPEN) | {"MPO"}
-    return frozenset(ext for ext, fmt in extensions.items() if fmt in openable and fmt not in _NOT_WALKED)
+    registered = _extension_map()
+    # MPO files are opened by the JPEG plugin, so MPO has no entry in Image.OPEN.
+    readable = set(Image.OPEN) | {"MPO"}
+    extensions = {ext for ext, fmt in registered.items() if fmt in readable and fmt not in _NOT_WALKED}
+    # HEIC files are picked up even without pillow-heif, so that each one is
+    # reported with the package to install instead of passed over in silence.
+    return frozenset(extensions | heif.EXTENSIONS)
 
 
 def format_for_extension(path: str) -> str | None:
