@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import sys
@@ -16,9 +17,12 @@ from imgq.discover import discover
 from imgq.dispatch import EngineSettings, FatalError, SchedulerError, run_jobs
 from imgq.formats import writable_format
 from imgq.geometry import parse_geometry
+from imgq.photo_options import photo_options, pipeline_settings, pop_variants
 from imgq.pipeline import OPERATION_HELP, Operation, Pipeline, parse_angle, parse_operation
 from imgq.plan import Placement, make_plan
 from imgq.report import EXIT_FATAL, EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_UNAVAILABLE, EXIT_USAGE, Report
+from imgq.single import OUTPUT_HELP, one_file_placement
+from imgq.streams import STDOUT, copy_to_stdout
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -93,8 +97,8 @@ SHARD = _ParsedType("K/N", _parse_shard)
 def job_options(command):
     """Add the sources argument and the options every processing command shares."""
     options = [
-        click.argument("sources", nargs=-1, required=True, type=click.Path(exists=True)),
-        click.option("-o", "--output", metavar="FOLDER", help="Folder to write into; the tree under each input folder is mirrored there."),
+        click.argument("sources", nargs=-1, required=True, type=click.Path(exists=True, allow_dash=True)),
+        click.option("-o", "--output", metavar="PATH", help=OUTPUT_HELP),
         click.option("--in-place", is_flag=True, help="Write next to the inputs, replacing an input when the output has its name."),
         click.option("-f", "--format", "output_format", type=FORMAT, help="Output format (jpg, png, webp, tif, gif, ...); default: the input's."),
         click.option("--quality", type=click.IntRange(1, 100), help="Encoder quality 1-100 for JPEG, WebP and AVIF [default: 90 for JPEG and WebP]."),
@@ -108,13 +112,13 @@ def job_options(command):
         click.option("--shard", type=SHARD, metavar="K/N", help="Process only shard K of N (K from 0), by a stable hash of each image's path under its input folder."),
         click.option("--scheduler", envvar="IMGQ_SCHEDULER", metavar="ADDRESS", help="Run on the Dask cluster at ADDRESS, such as tcp://host:8786 [env: IMGQ_SCHEDULER]."),
         click.option("--write-on", type=click.Choice(["client", "workers"]), default="client", show_default=True, help="With --scheduler: who writes outputs; 'workers' needs a filesystem they share."),
-        click.option("--progress/--no-progress", default=None, help="Show the progress bar [default: only when stderr is a terminal]."),
+        click.option("--progress/--no-progress", default=None, help="Show the progress bar [default: when stderr is a terminal and there is more than one image]."),
         click.option("--quiet", is_flag=True, help="Print only failures."),
         click.option("-v", "--verbose", is_flag=True, help="Also say why each path was skipped."),
     ]
     for option in reversed(options):
         command = option(command)
-    return command
+    return photo_options(command)
 
 
 # ---------------------------------------------------------------- commands
@@ -133,6 +137,8 @@ def main():
       imgq rotate 90 photos/ -o rotated/
       imgq resize '1600x1600>' photos/ -o web/ --format webp
       imgq run photos/ -o out/ --op rotate=90 --op 'resize=800x600>'
+      imgq rotate 90 src/a.jpg -o out/a.webp        (one file in, one file out)
+      curl -s URL | imgq resize 800 - -o - --format webp > a.webp
     """
 
 
@@ -221,7 +227,7 @@ def convert_command(target_format, output_format, **options):
 
 @main.command()
 @click.option("--op", "operations", type=OPERATION, multiple=True, metavar="OP", help="An operation; repeat to chain them in order (see below).")
-@click.option("--fill", type=COLOUR, help="Corner colour for rotations that are not multiples of 90.")
+@click.option("--fill", type=COLOUR, help="Colour of corners that rotations uncover, and of the canvas of extent, pad and fit.")
 @job_options
 @_example("imgq run photos/ -o out/ --op rotate=90 --op 'resize=800x600>' --format webp")
 def run(operations, fill, **options):
@@ -233,7 +239,15 @@ def run(operations, fill, **options):
     _execute(list(operations), fill=fill, **options)
 
 
-run.help = run.help.rstrip() + "\n" + "\n".join(f"  {name:<17} {text}" for name, text in OPERATION_HELP.items())
+# The list goes under the "Operations:" heading, above the example that
+# _example appended. A "\b" line makes click keep the line breaks of its block.
+_SUMMARY, _, _EXAMPLE = run.help.partition("Operations:")
+_OPERATION_LINES = "\n".join(f"  {name:<17} {text}" for name, text in OPERATION_HELP.items())
+run.help = "\n\n".join([
+    _SUMMARY.replace("\b", "").rstrip(),
+    "\b\nOperations:\n" + _OPERATION_LINES,
+    _EXAMPLE.strip(),
+])
 
 
 # ---------------------------------------------------------------- running a job
@@ -241,9 +255,16 @@ run.help = run.help.rstrip() + "\n" + "\n".join(f"  {name:<17} {text}" for name,
 
 def _execute(operations, *, sources, output, in_place, output_format, quality, background,
              overwrite, auto_orient, max_pixels, jobs, chunk_size, dry_run, progress,
-             quiet, verbose, shard, scheduler, write_on, fill=None):
+             quiet, verbose, shard, scheduler, write_on, fill=None, **photo):
     dask = _dask_settings(scheduler, write_on)
-    placement = _placement(output, in_place, output_format, overwrite, dry_run, shard)
+    variants = pop_variants(photo, output_format)
+    photo_fields = pipeline_settings(photo, operations)
+    placement = one_file_placement(sources, output, in_place, output_format, dry_run, shard, remote=dask is not None)
+    if placement is not None and variants:
+        raise click.UsageError("--variant names its own files; give -o FOLDER, not a file or '-'")
+    if placement is None:
+        placement = _placement(output, in_place, output_format, overwrite, dry_run, shard)
+    placement = dataclasses.replace(placement, variants=variants)
     pipeline = Pipeline(
         operations=tuple(operations),
         auto_orient=auto_orient,
@@ -252,6 +273,7 @@ def _execute(operations, *, sources, output, in_place, output_format, quality, b
         background=tuple(background[:3]),
         fill=fill,
         max_pixels=max_pixels or None,
+        **photo_fields,
     )
     settings = OutputSettings(quiet=quiet, verbose=verbose, progress=progress, in_place=in_place)
 
@@ -265,6 +287,8 @@ def _execute(operations, *, sources, output, in_place, output_format, quality, b
     _report_plan(plan, report, settings)
     _run_with_signals(plan, pipeline, EngineSettings(jobs, chunk_size, dask), settings, report)
     report.elapsed = time.perf_counter() - started
+    if output == STDOUT and report.written:
+        _send_to_stdout(placement.output_file)
 
     if not quiet or report.exit_code != 0:
         click.echo(f"imgq: {report.summary()}", err=True)
@@ -288,7 +312,7 @@ def _placement(output, in_place, output_format, overwrite, dry_run, shard=None) 
     if in_place and output:
         raise click.UsageError("give either -o/--output or --in-place, not both")
     if not in_place and not output:
-        raise click.UsageError("missing -o/--output FOLDER (or --in-place to write next to the inputs)")
+        raise click.UsageError("missing -o/--output PATH (or --in-place to write next to the inputs)")
     if output and os.path.exists(output) and not os.path.isdir(output):
         raise click.BadParameter(f"{output!r} exists and is not a folder", param_hint="'-o/--output'")
     if output and not dry_run:
@@ -302,9 +326,18 @@ def _placement(output, in_place, output_format, overwrite, dry_run, shard=None) 
     )
 
 
+def _send_to_stdout(path: str) -> None:
+    try:
+        copy_to_stdout(path)
+    except BrokenPipeError:
+        click.echo("imgq: stdout was closed before the whole image was written", err=True)
+        sys.exit(1)
+
+
 def _print_plan(plan) -> None:
     for job in plan.jobs:
-        click.echo(f"{job.source} -> {job.output}")
+        for output in [variant.output for variant in job.variants] or [job.output]:
+            click.echo(f"{job.source} -> {output}")
     for source, reason in plan.skipped:
         click.echo(f"{source} skipped: {reason}")
     for source, reason in plan.failed:
@@ -357,7 +390,8 @@ def _raise_terminated(signum, frame):
 def _remove_temporary_files(jobs) -> None:
     """Remove what workers left behind when a run stopped early."""
     for job in jobs:
-        try:
-            os.remove(job.temp)
-        except OSError:
-            pass
+        for temp in job.temps:
+            try:
+                os.remove(temp)
+            except OSError:
+                pass

@@ -19,18 +19,20 @@ from __future__ import annotations
 
 import contextlib
 import math
-import multiprocessing
 import os
 import signal
 from collections import deque
 from dataclasses import dataclass
-from multiprocessing.connection import wait
+from typing import TYPE_CHECKING
 
 from imgq.collect import STOP, Collector, OutputSettings, WorkerLost, collector_main
 from imgq.pipeline import Pipeline
 from imgq.plan import ImageJob
 from imgq.report import Report
 from imgq.work import configure_pillow, process_image, worker_main
+
+if TYPE_CHECKING:
+    import multiprocessing.process
 
 # Seconds to wait for processes to end after a stop, before forcing them.
 SHUTDOWN_GRACE = 3.0
@@ -147,6 +149,9 @@ class ProcessEngine:
         self.pipeline = pipeline
         self.worker_count = workers
         self.output = output
+        # Imported here, so that a run on one image never loads multiprocessing.
+        import multiprocessing
+
         methods = multiprocessing.get_all_start_methods()
         self.context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
         # A few results per worker keep every worker busy while the collector
@@ -179,6 +184,8 @@ class ProcessEngine:
                 report.merge(self.report)
 
     def _loop(self) -> None:
+        from multiprocessing.connection import wait
+
         while self.report is None:
             live = list(self.workers.values())
             watched = [self.report_reader, self.collector.sentinel]

@@ -45,6 +45,9 @@ class ImageResult:
     bytes_out: int | None = None
     milliseconds: float = 0.0
     notes: tuple[str, ...] = ()
+    # (temporary file, output, encoded bytes or None) of each variant after
+    # the first; the bytes travel as ``data`` does.
+    extra_outputs: tuple[tuple[str, str, bytes | None], ...] = ()
     detail: str | None = None
     data: bytes | None = None
 
