@@ -8,6 +8,9 @@ Jobs:
 * S: rotate 10,000 images of 64x64 by 90 degrees (cost per image outside the codecs)
 * L: lossless rotate of the JPEGs by 90 degrees
 
+On R, ``--quality 90`` makes imgq decode and re-encode, as the other tools
+do, instead of taking its lossless JPEG path.
+
 R and S leave EXIF Orientation alone (imgq runs with ``--no-auto-orient``),
 because mogrify, vips and jpegtran do not apply it on a plain rotate.
 """
@@ -106,7 +109,9 @@ def imgq_tool(name: str, jobs: int, only: str = "RTCS", extra_env: dict | None =
             elif job == "C":
                 argv = [*base, "convert", "webp", source, "-o", out, "--quality", "90"]
             else:
-                argv = [*base, "rotate", "90", source, "-o", out, "--no-auto-orient", "--lossless"]
+                # The default, --lossless auto: lossless where the size allows,
+                # re-encoded (with a warning) where it does not.
+                argv = [*base, "rotate", "90", source, "-o", out, "--no-auto-orient"]
             return Command(argv + common, out, ".webp" if job == "C" else ".jpg", extra_env or {})
 
         return command
@@ -118,7 +123,7 @@ def imgq_tool(name: str, jobs: int, only: str = "RTCS", extra_env: dict | None =
 
 
 def imgq_has_lossless() -> bool:
-    """Return True if this imgq's rotate command offers ``--lossless``."""
+    """Return True if this imgq's rotate command has a ``--lossless`` option."""
     completed = subprocess.run(
         [sys.executable, "-m", "imgq", "rotate", "--help"], capture_output=True, text=True, check=False
     )
