@@ -53,8 +53,12 @@ class Placement:
     overwrite: bool = False
 
 
-def make_plan(found: Iterable[Found], placement: Placement) -> Plan:
-    """Plan an output for every discovered image."""
+def make_plan(found: Iterable[Found], placement: Placement, freshness=None) -> Plan:
+    """Plan an output for every discovered image.
+
+    ``freshness`` (a ``manifest.Freshness``) decides which existing outputs
+    are up to date and which are stale and may be replaced.
+    """
     plan = Plan()
     candidates: list[tuple[str, str, str]] = []
     seen_sources: set[str] = set()
@@ -75,7 +79,13 @@ def make_plan(found: Iterable[Found], placement: Placement) -> Plan:
     for source, output, fmt in candidates:
         if source in rejected:
             plan.failed.append((source, rejected[source]))
-        elif _exists(output) and not _may_replace(source, output, placement):
+            continue
+        up_to_date, stale = "", False
+        if freshness is not None and not placement.overwrite and _exists(output):
+            up_to_date, stale = freshness.check(source, output, fmt)
+        if up_to_date:
+            plan.skipped.append((source, f"{up_to_date}: {output}"))
+        elif _exists(output) and not stale and not _may_replace(source, output, placement):
             plan.skipped.append((source, f"output exists: {output} (use --overwrite)"))
         else:
             index = len(plan.jobs)

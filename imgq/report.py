@@ -10,6 +10,7 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_FATAL = 3
+EXIT_LOCKED = 75
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143
 
@@ -40,6 +41,7 @@ class ImageResult:
     height: int | None = None
     bytes_in: int | None = None
     bytes_out: int | None = None
+    mtime_ns: int | None = None
     milliseconds: float = 0.0
     notes: tuple[str, ...] = ()
     detail: str | None = None

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import struct
 import sys
 import time
@@ -20,7 +19,10 @@ import zlib
 
 from PIL import Image, ImageFile, UnidentifiedImageError
 
+from imgq import testhooks
+from imgq.children import prepare_child
 from imgq.encode import encode, prepare_for_format, save_options
+from imgq.memory import MemoryGate, MemoryLimitError
 from imgq.metadata import collect_metadata
 from imgq.ops import exif_orientation
 from imgq.pipeline import Pipeline
@@ -50,6 +52,10 @@ class OutputError(Exception):
     """Writing the encoded output to the temporary file failed."""
 
 
+class ImageTimeout(Exception):
+    """The ``-j 1`` run's alarm fired: one image took longer than --timeout."""
+
+
 def configure_pillow(pipeline: Pipeline) -> None:
     """Set Pillow's process-wide limits from the pipeline, once per process."""
     # Pillow raises DecompressionBombError above twice MAX_IMAGE_PIXELS and only
@@ -58,9 +64,9 @@ def configure_pillow(pipeline: Pipeline) -> None:
     ImageFile.LOAD_TRUNCATED_IMAGES = False
 
 
-def worker_main(worker_id: int, connection, result_queue, pipeline: Pipeline) -> None:
+def worker_main(worker_id: int, connection, result_queue, pipeline: Pipeline, gate: MemoryGate, parent_pid: int) -> None:
     """Run one worker process: ask for a chunk, process it, repeat until told to stop."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    prepare_child("imgq-worker", parent_pid)
     configure_pillow(pipeline)
     while True:
         try:
@@ -71,21 +77,27 @@ def worker_main(worker_id: int, connection, result_queue, pipeline: Pipeline) ->
         if chunk is None:
             return
         for job in chunk:
-            result_queue.put(process_image(job, pipeline))
+            gate.begin(job.index)
+            testhooks.before_image(job.source, in_worker=True)
+            result = process_image(job, pipeline, gate)
+            gate.end()
+            result_queue.put(result)
 
 
-def process_image(job: ImageJob, pipeline: Pipeline) -> ImageResult:
+def process_image(job: ImageJob, pipeline: Pipeline, gate: MemoryGate | None = None) -> ImageResult:
     """Process one image into its temporary output file and return the result record."""
     started = time.perf_counter()
     result = ImageResult(job.index, job.source, job.output, Outcome.FAILED)
     try:
-        result.bytes_in = os.stat(job.source).st_size
+        stat = os.stat(job.source)
+        result.bytes_in = stat.st_size
+        result.mtime_ns = stat.st_mtime_ns
         if result.bytes_in == 0:
             result.reason = "empty file (0 bytes)"
         else:
-            _convert(job, pipeline, result)
+            _convert(job, pipeline, result, gate)
             result.outcome = Outcome.WRITTEN
-    except OutputError as exc:
+    except (OutputError, MemoryLimitError, ImageTimeout) as exc:
         result.reason = str(exc)
     except DECODE_ERRORS as exc:
         result.reason = describe_error(exc)
@@ -100,7 +112,7 @@ def process_image(job: ImageJob, pipeline: Pipeline) -> ImageResult:
     return result
 
 
-def _convert(job: ImageJob, pipeline: Pipeline, result: ImageResult) -> None:
+def _convert(job: ImageJob, pipeline: Pipeline, result: ImageResult, gate: MemoryGate | None) -> None:
     notes = []
     with _quiet_native_stderr(), warnings.catch_warnings():
         # Pillow warns about large images (imgq applies --max-pixels itself)
@@ -109,6 +121,8 @@ def _convert(job: ImageJob, pipeline: Pipeline, result: ImageResult) -> None:
         with Image.open(job.source) as source:
             _check_pixels(source, pipeline)
             _request_draft(source, pipeline)
+            if gate is not None:
+                gate.reserve(source)
             # Load before anything else reads the image: after a failed first
             # load, a second load can "succeed" with rows silently missing.
             source.load()
