@@ -26,7 +26,7 @@ from imgq.formats import writable_format
 from imgq.geometry import parse_geometry
 from imgq.pipeline import OPERATION_HELP, Operation, Pipeline, parse_angle, parse_operation
 from imgq.plan import Placement, make_plan
-from imgq.report import EXIT_FATAL, EXIT_INTERRUPTED, EXIT_LOCKED, EXIT_TERMINATED, EXIT_USAGE, ImageResult, Outcome, Report
+from imgq.report import EXIT_FATAL, EXIT_INTERRUPTED, EXIT_LOCKED, EXIT_TERMINATED, EXIT_USAGE, ImageResult, Outcome, Report, display_path
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -378,11 +378,11 @@ def _placement(output, in_place, output_format, overwrite, dry_run) -> Placement
 
 def _print_plan(plan) -> None:
     for job in plan.jobs:
-        click.echo(f"{job.source} -> {job.output}")
+        click.echo(f"{display_path(job.source)} -> {display_path(job.output)}")
     for source, reason in plan.skipped:
-        click.echo(f"{source} skipped: {reason}")
+        click.echo(f"{display_path(source)} skipped: {display_path(reason)}")
     for source, reason in plan.failed:
-        click.echo(f"{source} failed: {reason}")
+        click.echo(f"{display_path(source)} failed: {display_path(reason)}")
     click.echo(
         f"imgq: dry run: {len(plan.jobs)} to write, {len(plan.skipped)} to skip, "
         f"{len(plan.failed)} failing",
@@ -395,15 +395,15 @@ def _report_plan(plan, report: Report, settings: OutputSettings) -> None:
     if settings.report:
         _write_plan_records(plan, settings.report)
     for source, reason in plan.failed:
-        click.echo(f"imgq: {source}: {reason}", err=True)
+        click.echo(f"imgq: {display_path(source)}: {display_path(reason)}", err=True)
         report.failures.append((source, reason))
     report.failed += len(plan.failed)
     report.skipped += len(plan.skipped)
     if settings.verbose:
         for source, reason in plan.skipped:
-            click.echo(f"imgq: skipped {source}: {reason}", err=True)
+            click.echo(f"imgq: skipped {display_path(source)}: {display_path(reason)}", err=True)
         for item in plan.ignored:
-            click.echo(f"imgq: ignored {item.path}: {item.skip_reason}", err=True)
+            click.echo(f"imgq: ignored {display_path(item.path)}: {item.skip_reason}", err=True)
 
 
 def _write_plan_records(plan, path: str) -> None:

@@ -22,7 +22,7 @@ from imgq.jsonreport import JsonReport
 from imgq.manifest import Journal
 from imgq.pipeline import Pipeline
 from imgq.progress import ProgressLines
-from imgq.report import ImageResult, Outcome, Report
+from imgq.report import ImageResult, Outcome, Report, display_path
 
 
 @dataclass(frozen=True)
@@ -104,11 +104,11 @@ class Collector:
         self._record(result)
 
         if result.outcome is Outcome.FAILED:
-            self.write(f"imgq: {result.source}: {result.reason}")
+            self.write(f"imgq: {display_path(result.source)}: {display_path(result.reason)}")
             if result.detail and self.settings.verbose:
                 self.write(result.detail.rstrip())
         for note in result.notes:
-            self.write(f"imgq: warning: {result.source}: {note}", always=False)
+            self.write(f"imgq: warning: {display_path(result.source)}: {note}", always=False)
         if self._bar is not None:
             self._bar.update(1)
         elif self._lines is not None:

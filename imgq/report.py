@@ -15,6 +15,24 @@ EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143
 
 
+def display_path(path: str) -> str:
+    """Return ``path`` printable on one line: control characters and undecodable bytes escaped.
+
+    A byte that is not UTF-8 (kept by ``surrogateescape``) shows as ``\\xNN``
+    and a newline as ``\\n``, so one failure stays one line of a log.
+    """
+    parts = []
+    for char in path:
+        code = ord(char)
+        if 0xDC80 <= code <= 0xDCFF:
+            parts.append(f"\\x{code - 0xDC00:02x}")
+        elif char.isprintable():
+            parts.append(char)
+        else:
+            parts.append(repr(char)[1:-1])
+    return "".join(parts)
+
+
 class Outcome(str, enum.Enum):
     """What happened to one planned image."""
 
