@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import os
 import signal
 import sys
@@ -11,22 +10,24 @@ import time
 import click
 from PIL import ImageColor
 
-from imgq import __version__
+from imgq import __version__, lock
 from imgq.collect import OutputSettings
-from imgq import lock
 from imgq.config import ConfigError, load_preset
 from imgq.discover import discover
+from imgq.dispatch import EngineSettings, FatalError, SchedulerError, run_jobs
+from imgq.formats import writable_format
+from imgq.geometry import parse_geometry
 from imgq.inputs import listed, read_list
 from imgq.jsonreport import JsonReport
 from imgq.manifest import Freshness
 from imgq.memory import parse_size
 from imgq.outroot import probe, remove_stale_temporary_files
-from imgq.dispatch import EngineSettings, FatalError, run_jobs
-from imgq.formats import writable_format
-from imgq.geometry import parse_geometry
 from imgq.pipeline import OPERATION_HELP, Operation, Pipeline, parse_angle, parse_operation
 from imgq.plan import Placement, make_plan
-from imgq.report import EXIT_FATAL, EXIT_INTERRUPTED, EXIT_LOCKED, EXIT_TERMINATED, EXIT_USAGE, ImageResult, Outcome, Report, display_path
+from imgq.report import (
+    EXIT_FATAL, EXIT_INTERRUPTED, EXIT_LOCKED, EXIT_TERMINATED, EXIT_UNAVAILABLE, EXIT_USAGE,
+    ImageResult, Outcome, Report, display_path,
+)
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -34,6 +35,7 @@ Exit codes:
   1    one or more images failed (one line each on stderr)
   2    usage error: an invalid option or value
   3    fatal error: the output folder cannot be written, or the engine failed
+  69   the Dask scheduler given by --scheduler cannot be reached
   75   another run holds the --lock file; nothing was done
   130  interrupted (SIGINT, Ctrl-C)
   143  terminated (SIGTERM)
@@ -82,6 +84,20 @@ FORMAT = _ParsedType("FORMAT", writable_format)
 COLOUR = _ParsedType("COLOUR", _parse_colour)
 
 
+def _parse_shard(text: str) -> tuple[int, int]:
+    index, slash, count = text.partition("/")
+    try:
+        shard = (int(index), int(count))
+    except ValueError:
+        shard = None
+    if not slash or shard is None or shard[1] < 1 or not 0 <= shard[0] < shard[1]:
+        raise ValueError(f"invalid shard {text!r}: expected K/N with 0 <= K < N, such as 0/4")
+    return shard
+
+
+SHARD = _ParsedType("K/N", _parse_shard)
+
+
 # ---------------------------------------------------------------- shared options
 
 
@@ -102,13 +118,17 @@ def job_options(command):
         click.option("-j", "--jobs", type=click.IntRange(1), help="Worker processes [default: the CPUs this process may use]. 1 runs in one process."),
         click.option("--chunk-size", type=click.IntRange(1), help="Images per chunk handed to a worker [default: automatic]."),
         click.option("--dry-run", is_flag=True, help="Print the planned outputs on stdout and write nothing."),
+        click.option("--shard", type=SHARD, metavar="K/N", help="Process only shard K of N (K from 0), by a stable hash of each image's path under its input folder."),
+        click.option("--scheduler", envvar="IMGQ_SCHEDULER", metavar="ADDRESS", help="Run on the Dask cluster at ADDRESS, such as tcp://host:8786 [env: IMGQ_SCHEDULER]."),
+        click.option("--write-on", type=click.Choice(["client", "workers"]), default="client", show_default=True, help="With --scheduler: who writes outputs; 'workers' needs a filesystem they share."),
         click.option("--progress/--no-progress", default=None, help="Show the progress bar [default: only when stderr is a terminal]."),
         click.option("--quiet", is_flag=True, help="Print only failures."),
         click.option("-v", "--verbose", is_flag=True, help="Also say why each path was skipped."),
+        click.option("--manifest", "use_manifest", is_flag=True, help="Keep a manifest in the output folder: re-runs skip up-to-date outputs and redo those whose input or options changed."),
         click.option("--update", is_flag=True, help="Skip an image whose output is newer than the input, as make does; replace older outputs."),
         click.option("--follow-links", is_flag=True, help="Follow symbolic links that lead out of an input folder."),
         click.option("--files-from", metavar="FILE", help="Also read input paths from FILE, one a line (- for stdin)."),
-        click.option("-0", "--null", "null_separated", is_flag=True, help="Paths in --files-from are separated by NUL bytes, as find -print0 writes them."),
+        click.option("--null", "null_separated", is_flag=True, help="Paths in --files-from are separated by NUL bytes, as find -print0 writes them (also -0)."),
         click.option("--report", "report_path", metavar="FILE", help="Write a JSON Lines report to FILE (- for stdout): one object per image, then a summary."),
         click.option("--lock", "lock_path", metavar="FILE", help=f"Hold a lock on FILE for the run; if another run holds it, exit {EXIT_LOCKED} at once."),
     ]
@@ -120,7 +140,24 @@ def job_options(command):
 # ---------------------------------------------------------------- commands
 
 
+class _Group(click.Group):
+    """The command group; reads a lone ``-0`` as ``--null``.
+
+    ``-0`` is not a click short option, because click would then read a
+    negative angle such as ``rotate -90`` as the flags ``-9`` and ``-0``.
+    """
+
+    def parse_args(self, ctx, args):
+        if "--" in args:
+            end = args.index("--")
+            args = [("--null" if arg == "-0" else arg) for arg in args[:end]] + args[end:]
+        else:
+            args = [("--null" if arg == "-0" else arg) for arg in args]
+        return super().parse_args(ctx, args)
+
+
 @click.group(
+    cls=_Group,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     epilog=EXIT_CODES_HELP,
 )
@@ -279,15 +316,16 @@ def _apply_preset(ctx: click.Context, name: str, config: str | None, options: di
 
 def _execute(operations, *, sources, output, in_place, output_format, quality, background,
              overwrite, auto_orient, max_pixels, jobs, chunk_size, dry_run, progress,
-             quiet, verbose, max_memory, timeout, update, follow_links, files_from,
-             null_separated, report_path, lock_path, fill=None):
+             quiet, verbose, shard, scheduler, write_on, max_memory, timeout, update, follow_links,
+             files_from, null_separated, report_path, lock_path, use_manifest, fill=None):
     if lock_path:
         _take_lock(lock_path)
     if not sources and not files_from:
         raise click.UsageError("missing SOURCES: give files or folders, or --files-from FILE")
     if null_separated and not files_from:
-        raise click.UsageError("-0/--null applies to --files-from; give --files-from FILE too")
-    placement = _placement(output, in_place, output_format, overwrite, dry_run)
+        raise click.UsageError("-0 (--null) applies to --files-from; give --files-from FILE too")
+    dask = _dask_settings(scheduler, write_on)
+    placement = _placement(output, in_place, output_format, overwrite, dry_run, shard)
     pipeline = Pipeline(
         operations=tuple(operations),
         auto_orient=auto_orient,
@@ -297,7 +335,9 @@ def _execute(operations, *, sources, output, in_place, output_format, quality, b
         fill=fill,
         max_pixels=max_pixels or None,
     )
-    manifest_root = output if output and not dry_run else None
+    if use_manifest and not output:
+        raise click.UsageError("--manifest needs -o/--output FOLDER, where the manifest is kept")
+    manifest_root = output if use_manifest else None
     settings = OutputSettings(
         quiet=quiet, verbose=verbose, progress=progress, in_place=in_place,
         report=report_path, manifest_root=manifest_root, pipeline=pipeline,
@@ -313,7 +353,7 @@ def _execute(operations, *, sources, output, in_place, output_format, quality, b
     report = Report(planned=plan.planned)
     _report_plan(plan, report, settings)
     remove_stale_temporary_files({os.path.dirname(job.output) or "." for job in plan.jobs})
-    engine = EngineSettings(jobs, chunk_size, timeout=timeout, max_memory=max_memory)
+    engine = EngineSettings(jobs, chunk_size, timeout=timeout, max_memory=max_memory, dask=dask)
     _run_with_signals(plan, pipeline, engine, settings, report)
     report.elapsed = time.perf_counter() - started
 
@@ -356,7 +396,20 @@ def _append_summary(path: str, report: Report) -> None:
         click.echo(f"imgq: cannot write the report {path}: {exc.strerror or exc}", err=True)
 
 
-def _placement(output, in_place, output_format, overwrite, dry_run) -> Placement:
+def _dask_settings(scheduler, write_on):
+    if not scheduler:
+        return None
+    from imgq.dask_engine import DaskSettings, require_dask
+
+    try:
+        require_dask()
+    except SchedulerError as exc:
+        click.echo(f"imgq: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    return DaskSettings(scheduler, write_on)
+
+
+def _placement(output, in_place, output_format, overwrite, dry_run, shard=None) -> Placement:
     if in_place and output:
         raise click.UsageError("give either -o/--output or --in-place, not both")
     if not in_place and not output:
@@ -373,7 +426,9 @@ def _placement(output, in_place, output_format, overwrite, dry_run) -> Placement
         if problem:
             click.echo(f"imgq: fatal: cannot write into output folder {output}: {problem}", err=True)
             sys.exit(EXIT_FATAL)
-    return Placement(output_root=output, in_place=in_place, output_format=output_format, overwrite=overwrite)
+    return Placement(
+        output_root=output, in_place=in_place, output_format=output_format, overwrite=overwrite, shard=shard
+    )
 
 
 def _print_plan(plan) -> None:
@@ -430,6 +485,10 @@ def _run_with_signals(plan, pipeline, engine, settings, report: Report) -> None:
     except FatalError as exc:
         report.fatal = str(exc)
         click.echo(f"imgq: fatal: {exc}", err=True)
+    except SchedulerError as exc:
+        report.fatal = str(exc)
+        report.fatal_code = EXIT_UNAVAILABLE
+        click.echo(f"imgq: {exc}", err=True)
     finally:
         signal.signal(signal.SIGTERM, previous)
         _remove_temporary_files(plan.jobs)

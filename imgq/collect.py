@@ -155,14 +155,39 @@ class Collector:
 
     def _place(self, result: ImageResult) -> None:
         try:
-            if self.settings.in_place and os.path.exists(result.source):
-                shutil.copymode(result.source, result.temp)
-            os.replace(result.temp, result.output)
+            place_output(result, self.settings.in_place)
         except OSError as exc:
             with contextlib.suppress(OSError):
                 os.remove(result.temp)
             result.outcome = Outcome.FAILED
-            result.reason = f"cannot move output into place at {result.output}: {exc.strerror or exc}"
+            result.reason = f"cannot write {result.output}: {exc.strerror or exc}"
+
+
+def place_output(result: ImageResult, in_place: bool) -> None:
+    """Move a written result's output onto its final name; raise OSError.
+
+    Afterwards ``result.temp`` is None, so that placing it again does nothing.
+    """
+    if result.temp is None:
+        return
+    if result.data is not None:
+        _write_file(result.temp, result.data)
+        result.data = None
+    if in_place and os.path.exists(result.source):
+        shutil.copymode(result.source, result.temp)
+    os.replace(result.temp, result.output)
+    result.temp = None
+
+
+def _write_file(path: str, data: bytes) -> None:
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    try:
+        with open(path, "wb") as stream:
+            stream.write(data)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.remove(path)
+        raise
 
 
 def _make_lines(total: int, settings: OutputSettings) -> ProgressLines | None:

@@ -59,10 +59,6 @@ def _walk(root: str, extensions: frozenset[str], follow_links: bool) -> Iterator
             seen_dirs.add((stat.st_dev, stat.st_ino))
 
         dirs.sort()
-        if not follow_links:
-            for name in dirs:
-                if os.path.islink(os.path.join(folder, name)):
-                    yield Found(os.path.join(folder, name), root, "link to a folder, not followed (use --follow-links)")
         for name in sorted(files):
             path = os.path.join(folder, name)
             reason = _skip_reason(name, extensions)

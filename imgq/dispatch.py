@@ -48,9 +48,17 @@ SHUTDOWN_GRACE = 3.0
 MAX_AUTO_CHUNK = 32
 CHUNKS_PER_WORKER = 4
 
+# On a cluster the number of workers is not known when chunks are made; each
+# Dask task costs the scheduler about a millisecond, so chunks are larger.
+DASK_CHUNK_SIZE = 16
+
 
 class FatalError(Exception):
     """The engine itself failed (not one image); the run cannot go on."""
+
+
+class SchedulerError(Exception):
+    """The Dask scheduler cannot be reached, or the Dask extra is not installed."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +69,7 @@ class EngineSettings:
     chunk_size: int | None = None
     timeout: float | None = None
     max_memory: int | None = None
+    dask: object | None = None  # a dask_engine.DaskSettings, to run on a Dask cluster
 
 
 def available_cpus() -> int:
@@ -102,6 +111,13 @@ def run_jobs(
 ) -> None:
     """Process every job and add the outcomes to ``report``, even when interrupted."""
     if not jobs:
+        return
+
+    if engine.dask is not None:
+        from imgq.dask_engine import run_on_dask
+
+        chunk_size = engine.chunk_size or DASK_CHUNK_SIZE
+        run_on_dask(make_chunks(jobs, chunk_size, 1), pipeline, engine.dask, output, report)
         return
 
     wanted = engine.jobs if engine.jobs is not None else available_cpus()
@@ -261,8 +277,7 @@ class ProcessEngine:
 
         code = worker.process.exitcode
         if code != 0 and worker.jobs:
-            reason = f"worker process died ({_exit_reason(code)})"
-            self.lost[worker_id] = (reason, worker.timed_out)
+            self.lost[worker_id] = (_exit_reason(code), worker.timed_out)
             self.control.send(WorkerLost(worker_id, tuple(job.index for job in worker.jobs)))
         self._top_up_workers()
 
@@ -275,7 +290,8 @@ class ProcessEngine:
         if not isinstance(message, Unfinished) or message.worker_id not in self.lost:
             return
 
-        reason, timed_out = self.lost.pop(message.worker_id)
+        exit_reason, timed_out = self.lost.pop(message.worker_id)
+        reason = f"worker process died ({exit_reason})"
         failed, retries = [], []
         for index in message.indices:
             job = self.jobs_by_index[index]
@@ -288,9 +304,9 @@ class ProcessEngine:
                 retries.append([job])
 
         if retries:
-            cause = "worker stuck past --timeout was ended" if timed_out is not None else reason
+            cause = "was stuck past --timeout and ended" if timed_out is not None else f"ended ({exit_reason})"
             self.control.send(Notice(
-                f"imgq: warning: a {cause}; retrying its {len(retries)} unfinished images one at a time"
+                f"imgq: warning: a worker {cause}; retrying its {len(retries)} unfinished images one at a time"
             ))
         if failed:
             self.control.send(FailJobs(tuple(failed)))

@@ -37,11 +37,10 @@ def _extension_map() -> dict[str, str]:
 @functools.lru_cache(maxsize=None)
 def readable_extensions() -> frozenset[str]:
     """Return the lower-case extensions (with dot) that a folder walk picks up."""
-    return frozenset(
-        ext
-        for ext, fmt in _extension_map().items()
-        if fmt in Image.OPEN and fmt not in _NOT_WALKED
-    )
+    extensions = _extension_map()
+    # MPO files are opened by the JPEG plugin, so MPO itself is not in Image.OPEN.
+    openable = set(Image.OPEN) | {"MPO"}
+    return frozenset(ext for ext, fmt in extensions.items() if fmt in openable and fmt not in _NOT_WALKED)
 
 
 def format_for_extension(path: str) -> str | None:

@@ -1,6 +1,6 @@
 """The manifest: what each output in an output folder was made from, for incremental runs.
 
-The manifest lives in the output folder as ``.imgq.manifest.jsonl``, one
+With ``--manifest``, the output folder holds ``.imgq.manifest.jsonl``, one
 JSON object per line::
 
     {"output": "a/b.webp", "size": 1234, "mtime_ns": 1700000000000000000, "digest": "9f2c..."}

@@ -57,15 +57,19 @@ def collect_metadata(
         # A profile for other bands (CMYK to RGB, say) would misdescribe the pixels.
         metadata.icc_profile = source.info.get("icc_profile") or None
 
+    if source.format == "TIFF":
+        # NOTE: Pillow presents a TIFF's own tags (strip offsets and the like)
+        # as its EXIF; passing them on breaks the encoder, so none are kept.
+        return metadata
     try:
-        metadata.exif = _exif_bytes(result, reset_orientation)
+        metadata.exif = _exif_bytes(source, result, reset_orientation)
     except METADATA_ERRORS as exc:
         metadata.note = f"EXIF dropped because it could not be rewritten ({exc})"
     return metadata
 
 
-def _exif_bytes(result: Image.Image, reset_orientation: bool) -> bytes | None:
-    exif = result.getexif()
+def _exif_bytes(source: Image.Image, result: Image.Image, reset_orientation: bool) -> bytes | None:
+    exif = source.getexif()
     if not exif:
         return None
 

@@ -7,6 +7,7 @@ exist, all before the first worker starts.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -51,6 +52,7 @@ class Placement:
     output_file: str | None = None
     output_format: str | None = None
     overwrite: bool = False
+    shard: tuple[int, int] | None = None
 
 
 def make_plan(found: Iterable[Found], placement: Placement, freshness=None) -> Plan:
@@ -60,7 +62,7 @@ def make_plan(found: Iterable[Found], placement: Placement, freshness=None) -> P
     are up to date and which are stale and may be replaced.
     """
     plan = Plan()
-    candidates: list[tuple[str, str, str]] = []
+    candidates: list[tuple[str, str, str, str]] = []
     seen_sources: set[str] = set()
 
     for item in found:
@@ -72,11 +74,16 @@ def make_plan(found: Iterable[Found], placement: Placement, freshness=None) -> P
             continue
         seen_sources.add(key)
         output, fmt = _output_for(item, placement)
-        candidates.append((item.path, output, fmt))
+        relative = os.path.relpath(item.path, item.root or ".")
+        candidates.append((item.path, output, fmt, relative))
 
+    # Conflicts are found over the whole tree, so that every shard agrees on them.
     rejected = _find_conflicts(candidates, seen_sources, placement.in_place)
+    if placement.shard is not None:
+        candidates = [candidate for candidate in candidates if in_shard(candidate[3], placement.shard)]
+
     token = f"{os.getpid():x}"
-    for source, output, fmt in candidates:
+    for source, output, fmt, _ in candidates:
         if source in rejected:
             plan.failed.append((source, rejected[source]))
             continue
@@ -109,7 +116,7 @@ def _output_for(item: Found, placement: Placement) -> tuple[str, str]:
 
 
 def _find_conflicts(
-    candidates: list[tuple[str, str, str]], sources: set[str], in_place: bool
+    candidates: list[tuple[str, str, str, str]], sources: set[str], in_place: bool
 ) -> dict[str, str]:
     """Return a reason for each source whose output collides or replaces an input.
 
@@ -119,7 +126,7 @@ def _find_conflicts(
     """
     rejected: dict[str, str] = {}
     by_output: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    for source, output, _ in candidates:
+    for source, output, *_ in candidates:
         by_output[os.path.abspath(output).casefold()].append((source, output))
 
     for group in by_output.values():
@@ -129,7 +136,7 @@ def _find_conflicts(
                 rejected[source] = f"output name collision: {names} would all be written to {output}"
 
     folded_sources = {path.casefold() for path in sources}
-    for source, output, _ in candidates:
+    for source, output, *_ in candidates:
         target = os.path.abspath(output)
         replaces_own = target == os.path.abspath(source)
         if source in rejected or (in_place and replaces_own):
@@ -137,6 +144,18 @@ def _find_conflicts(
         if target.casefold() in folded_sources:
             rejected[source] = f"output {output} would replace an input file (use --in-place to allow it)"
     return rejected
+
+
+def in_shard(relative_path: str, shard: tuple[int, int]) -> bool:
+    """Return True if the image at ``relative_path`` (under its input root) is in shard K of N.
+
+    The hash is SHA-1 of the path's bytes with ``/`` separators, so every
+    machine and every run puts an image in the same shard, unlike Python's
+    salted ``hash()``.
+    """
+    index, count = shard
+    key = os.fsencode(relative_path).replace(os.fsencode(os.sep), b"/")
+    return int.from_bytes(hashlib.sha1(key).digest()[:8], "big") % count == index
 
 
 def _may_replace(source: str, output: str, placement: Placement) -> bool:

@@ -10,6 +10,7 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_FATAL = 3
+EXIT_UNAVAILABLE = 69  # sysexits.h EX_UNAVAILABLE: the Dask scheduler cannot be reached
 EXIT_LOCKED = 75
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143
@@ -47,6 +48,8 @@ class ImageResult:
 
     A written result names the temporary file the worker encoded into. It is
     a small record, so that it crosses the result queue in one pipe write.
+    Only engines whose workers cannot reach the output folder send the
+    encoded bytes in ``data`` instead; ``temp`` is then where to write them.
     """
 
     index: int
@@ -63,6 +66,7 @@ class ImageResult:
     milliseconds: float = 0.0
     notes: tuple[str, ...] = ()
     detail: str | None = None
+    data: bytes | None = None
 
 
 @dataclass
@@ -76,6 +80,7 @@ class Report:
     elapsed: float = 0.0
     interrupted_by: int | None = None
     fatal: str | None = None
+    fatal_code: int = EXIT_FATAL
     failures: list[tuple[str, str]] = field(default_factory=list)
 
     def count(self, result: ImageResult) -> None:
@@ -104,7 +109,7 @@ class Report:
     def exit_code(self) -> int:
         """Return the process exit code for this run."""
         if self.fatal is not None:
-            return EXIT_FATAL
+            return self.fatal_code
         if self.interrupted_by is not None:
             return self.interrupted_by
         if self.failed or self.unaccounted:

@@ -9,7 +9,9 @@ folder, which the collector moves into place.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
+import re
 import struct
 import sys
 import time
@@ -84,8 +86,15 @@ def worker_main(worker_id: int, connection, result_queue, pipeline: Pipeline, ga
             result_queue.put(result)
 
 
-def process_image(job: ImageJob, pipeline: Pipeline, gate: MemoryGate | None = None) -> ImageResult:
-    """Process one image into its temporary output file and return the result record."""
+def process_image(
+    job: ImageJob, pipeline: Pipeline, gate: MemoryGate | None = None, in_memory: bool = False
+) -> ImageResult:
+    """Process one image into its temporary output file and return the result record.
+
+    With ``in_memory``, the encoded output is returned in ``ImageResult.data``
+    instead, for a collector on another machine to write. ``gate`` reserves
+    memory for the decoded image first.
+    """
     started = time.perf_counter()
     result = ImageResult(job.index, job.source, job.output, Outcome.FAILED)
     try:
@@ -95,7 +104,7 @@ def process_image(job: ImageJob, pipeline: Pipeline, gate: MemoryGate | None = N
         if result.bytes_in == 0:
             result.reason = "empty file (0 bytes)"
         else:
-            _convert(job, pipeline, result, gate)
+            _convert(job, pipeline, result, gate, in_memory)
             result.outcome = Outcome.WRITTEN
     except (OutputError, MemoryLimitError, ImageTimeout) as exc:
         result.reason = str(exc)
@@ -112,7 +121,7 @@ def process_image(job: ImageJob, pipeline: Pipeline, gate: MemoryGate | None = N
     return result
 
 
-def _convert(job: ImageJob, pipeline: Pipeline, result: ImageResult, gate: MemoryGate | None) -> None:
+def _convert(job: ImageJob, pipeline: Pipeline, result: ImageResult, gate: MemoryGate | None, in_memory: bool) -> None:
     notes = []
     with _quiet_native_stderr(), warnings.catch_warnings():
         # Pillow warns about large images (imgq applies --max-pixels itself)
@@ -133,13 +142,22 @@ def _convert(job: ImageJob, pipeline: Pipeline, result: ImageResult, gate: Memor
             image = pipeline.transform(source)
             image = prepare_for_format(image, job.output_format, pipeline.background)
             metadata = collect_metadata(source, image, pipeline.changes_geometry, pipeline.strip)
+            if metadata.note:
+                notes.append(metadata.note)
 
-    if metadata.note:
-        notes.append(metadata.note)
-    options = save_options(job.output_format, pipeline.quality)
-    options.update(metadata.save_options(job.output_format))
-    options.update(pipeline.extra_save_options)
-    result.bytes_out = _write_temp(job, image, options)
+            options = save_options(job.output_format, pipeline.quality)
+            options.update(metadata.save_options(job.output_format))
+            options.update(pipeline.extra_save_options)
+            # Encode while the source file is open: an untouched image is the
+            # source itself, and some plugins read the file again on save.
+            if in_memory:
+                buffer = io.BytesIO()
+                encode(image, job.output_format, buffer, options)
+                result.data = buffer.getvalue()
+                result.bytes_out = len(result.data)
+            else:
+                result.bytes_out = _write_temp(job, image, options)
+
     result.temp = job.temp
     result.width, result.height = image.size
     result.notes = tuple(notes)
@@ -149,8 +167,7 @@ def _check_pixels(image: Image.Image, pipeline: Pipeline) -> None:
     pixels = image.width * image.height
     if pipeline.max_pixels is not None and pixels > pipeline.max_pixels:
         raise Image.DecompressionBombError(
-            f"{image.width}x{image.height} is {pixels:,} pixels, "
-            f"above the limit of {pipeline.max_pixels:,}"
+            f"{image.width}x{image.height} is {pixels:,} pixels, above the limit of {pipeline.max_pixels:,}"
         )
 
 
@@ -212,7 +229,7 @@ def describe_error(exc: BaseException) -> str:
     """Return a one-line reason for a per-image error, without the path."""
     message = str(exc) or type(exc).__name__
     if isinstance(exc, Image.DecompressionBombError):
-        return f"too many pixels: {message} (raise --max-pixels to allow larger images)"
+        return f"too many pixels: {_bomb_message(message)} (raise --max-pixels to allow larger images)"
     if isinstance(exc, UnidentifiedImageError):
         return "not an image, or a format Pillow cannot read"
     if isinstance(exc, MemoryError):
@@ -224,6 +241,15 @@ def describe_error(exc: BaseException) -> str:
     if isinstance(exc, OSError):
         return f"corrupt or unsupported image: {message}"
     return f"corrupt image: {message} ({type(exc).__name__})"
+
+
+def _bomb_message(message: str) -> str:
+    """Restate Pillow's decompression-bomb message in imgq's own words."""
+    found = re.search(r"Image size \((\d+) pixels\) exceeds limit of (\d+) pixels", message)
+    if found is None:
+        return message
+    pixels, limit = int(found[1]), int(found[2])
+    return f"{pixels:,} pixels, above the limit of {limit:,}"
 
 
 @contextlib.contextmanager

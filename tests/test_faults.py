@@ -62,7 +62,7 @@ def test_worker_killed_mid_chunk_is_replaced(tmp_path):
     code, _, stderr = finish(process)
 
     assert code == 0, stderr
-    assert "worker process died (signal 9); retrying its" in stderr
+    assert "imgq: warning: a worker ended (signal 9); retrying its" in stderr
     images, summary = read_report(report)
     assert_accounted(images, summary, inputs)
     assert summary["written"] == 24
@@ -131,7 +131,8 @@ def test_second_interrupt_ends_at_once(tmp_path):
 
 def test_killed_run_rerun_matches_clean_run(imgq, tmp_path):
     inputs = make_tree(tmp_path / "src", 60, size=(48, 32))
-    options = ["run", tmp_path / "src", "--op", "rotate=90", "--op", "resize=50%", "-j", "2", "--chunk-size", "4"]
+    options = ["run", tmp_path / "src", "--op", "rotate=90", "--op", "resize=50%", "-j", "2", "--chunk-size", "4",
+               "--manifest"]
     clean = imgq(*options, "-o", tmp_path / "clean")
     assert clean.returncode == 0
 
@@ -147,6 +148,8 @@ def test_killed_run_rerun_matches_clean_run(imgq, tmp_path):
     rerun = imgq(*options, "-o", tmp_path / "out")
     assert rerun.returncode == 0, rerun.stderr
     assert_clean(tmp_path)
+    again = imgq(*options, "-o", tmp_path / "out")
+    assert again.stderr.splitlines()[-1].startswith("imgq: 0 written, 60 skipped")
     names = sorted(path.name for path in (tmp_path / "clean").glob("*.png"))
     assert names == sorted(path.name for path in (tmp_path / "out").glob("*.png"))
     assert len(names) == len(inputs)

@@ -140,7 +140,6 @@ def test_links_out_of_root_need_follow_links(imgq, tmp_path):
     assert run.returncode == 0
     assert sorted(path.name for path in (tmp_path / "out").rglob("*.png")) == ["img0000.png"]
     assert "link to a file outside the input folder" in run.stderr
-    assert "link to a folder, not followed" in run.stderr
 
     run = imgq("rotate", "90", tmp_path / "src", "-o", tmp_path / "followed", "--follow-links")
     assert run.returncode == 0

@@ -41,12 +41,12 @@ def test_lock_held_exits_at_once(imgq, tmp_path):
 
 def test_rerun_of_unchanged_tree_writes_nothing(imgq, tmp_path):
     inputs = make_tree(tmp_path / "src" / "sub", 20)
-    first = imgq("rotate", "90", tmp_path / "src", "-o", tmp_path / "out", "-j", "2")
+    first = imgq("rotate", "90", tmp_path / "src", "-o", tmp_path / "out", "-j", "2", "--manifest")
     assert first.returncode == 0
     before = snapshot(tmp_path / "out")
     assert MANIFEST in before
 
-    again = imgq("rotate", "90", tmp_path / "src", "-o", tmp_path / "out", "-j", "2", "-v")
+    again = imgq("rotate", "90", tmp_path / "src", "-o", tmp_path / "out", "-j", "2", "-v", "--manifest")
 
     assert again.returncode == 0
     assert snapshot(tmp_path / "out") == before
@@ -56,19 +56,29 @@ def test_rerun_of_unchanged_tree_writes_nothing(imgq, tmp_path):
 
 def test_changed_options_and_inputs_are_redone(imgq, tmp_path):
     make_tree(tmp_path / "src", 4, size=(4, 2))
-    assert imgq("rotate", "90", tmp_path / "src", "-o", tmp_path / "out").returncode == 0
+    assert imgq("rotate", "90", tmp_path / "src", "-o", tmp_path / "out", "--manifest").returncode == 0
 
-    changed = imgq("rotate", "180", tmp_path / "src", "-o", tmp_path / "out")
+    changed = imgq("rotate", "180", tmp_path / "src", "-o", tmp_path / "out", "--manifest")
     assert changed.returncode == 0
     assert changed.stderr.splitlines()[-1].startswith("imgq: 4 written, 0 skipped")
     with Image.open(tmp_path / "out" / "img0000.png") as image:
         assert image.size == (4, 2)
 
     Image.new("RGB", (6, 2), (1, 2, 3)).save(tmp_path / "src" / "img0001.png")
-    edited = imgq("rotate", "180", tmp_path / "src", "-o", tmp_path / "out")
+    edited = imgq("rotate", "180", tmp_path / "src", "-o", tmp_path / "out", "--manifest")
     assert edited.stderr.splitlines()[-1].startswith("imgq: 1 written, 3 skipped")
     with Image.open(tmp_path / "out" / "img0001.png") as image:
         assert image.size == (6, 2)
+
+
+def test_without_manifest_existing_outputs_stay(imgq, tmp_path):
+    make_tree(tmp_path / "src", 2, size=(4, 2))
+    assert imgq("rotate", "90", tmp_path / "src", "-o", tmp_path / "out").returncode == 0
+
+    again = imgq("rotate", "180", tmp_path / "src", "-o", tmp_path / "out")
+
+    assert again.stderr.splitlines()[-1].startswith("imgq: 0 written, 2 skipped")
+    assert not (tmp_path / "out" / MANIFEST).exists()
 
 
 def test_update_compares_modification_times(imgq, tmp_path):
