@@ -214,14 +214,14 @@ def test_memory_limit_fails_only_too_large_images(imgq, tmp_path):
     Image.new("RGB", (800, 800), (1, 1, 1)).save(tmp_path / "src" / "huge.png")
     inputs.append(tmp_path / "src" / "huge.png")
 
-    # Each 300x300 image needs about 0.7 MiB decoded, so two at a time fit
-    # in 2 MiB at most; the 800x800 one needs about 4.9 MiB.
+    # Each 300x300 image needs about 0.7 MiB decoded, so the two workers take
+    # turns within 1 MiB; the 800x800 one needs about 4.9 MiB.
     run = imgq("rotate", "90", tmp_path / "src", "-o", tmp_path / "out", "-j", "2", "--chunk-size", "1",
-               "--max-memory", "2M", "--report", tmp_path / "r.jsonl")
+               "--max-memory", "1M", "--report", tmp_path / "r.jsonl")
 
     assert run.returncode == 1
     assert len(run.error_lines) == 1
-    assert "huge.png: 800x800 needs about 4.9 MiB to decode, more than the memory limit of 2.0 MiB" in run.error_lines[0]
+    assert "huge.png: 800x800 needs about 4.9 MiB to decode, more than the memory limit of 1.0 MiB" in run.error_lines[0]
     images, summary = read_report(tmp_path / "r.jsonl")
     assert_accounted(images, summary, inputs)
     assert summary["written"] == 4
