@@ -42,8 +42,8 @@ class OutputSettings:
 class WorkerLost:
     """Control message from the main process: a worker died holding these jobs.
 
-    The collector takes in every result already on the queue and answers
-    with ``Unfinished``, naming the jobs that still have no result.
+    The collector takes in every result already on the queue and replies
+    with ``Unfinished``, which lists the jobs that still have no result.
     """
 
     worker_id: int

@@ -1,7 +1,7 @@
 """The manifest: what each output in an output folder was made from, for incremental runs.
 
-With ``--manifest``, the output folder holds ``.imgq.manifest.jsonl``, one
-JSON object per line::
+With ``--manifest``, the output folder contains ``.imgq.manifest.jsonl``,
+one JSON object per line::
 
     {"output": "a/b.webp", "size": 1234, "mtime_ns": 1700000000000000000, "digest": "9f2c..."}
 
@@ -54,7 +54,7 @@ def options_digest(pipeline: Pipeline, output_format: str) -> str:
 
 @dataclass(frozen=True)
 class Entry:
-    """What one output was made from."""
+    """The input's size and modification time, and the options digest, of one output."""
 
     size: int
     mtime_ns: int

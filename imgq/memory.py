@@ -122,8 +122,9 @@ class MemoryGate:
     def _try_reserve(self, need: int) -> bool:
         with self.slots.get_lock():
             used = sum(self.slots[RESERVED::SLOT_FIELDS])
-            # An image that fits the budget alone always gets in once the
-            # others are done, so a worker never waits forever.
+            # An image that fits the budget alone gets in as soon as no other
+            # worker holds a reservation, so a worker waits only on images
+            # in progress (which --timeout bounds).
             if used and used + need > self.budget.limit:
                 return False
             self.slots[self.base + RESERVED] = need
