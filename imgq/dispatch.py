@@ -268,6 +268,9 @@ class ProcessEngine:
         with contextlib.suppress(OSError):
             worker.connection.send(chunk)
 
+    # NOTE: a worker killed while its queue thread holds the queue's write
+    # lock (one small pipe write) leaves that lock taken, and the other
+    # workers then block on put; no test provokes that window.
     def _worker_exited(self, worker_id: int, worker: _Worker) -> None:
         worker.process.join()
         worker.connection.close()

@@ -106,13 +106,11 @@ class MemoryGate:
         if self.slots is None:
             return
 
-        waited = False
         while not self._try_reserve(need):
-            waited = True
-            time.sleep(WAIT_STEP)
-        if waited:
             # Time spent waiting for memory does not count towards --timeout.
             self.slots[self.base + STARTED] = time.monotonic()
+            time.sleep(WAIT_STEP)
+        self.slots[self.base + STARTED] = time.monotonic()
 
     def end(self) -> None:
         """Mark this worker idle and release its reservation."""

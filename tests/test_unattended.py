@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -191,6 +192,21 @@ def test_log_without_terminal_has_no_bar(imgq, tmp_path):
     assert lines[-1].startswith("imgq: 5 written, 0 skipped, 1 failed")
     assert quiet.returncode == 1
     assert quiet.error_lines == [f"imgq: {tmp_path}/src/bad.png: empty file (0 bytes)"]
+
+
+def test_progress_lines_are_timestamped(imgq, tmp_path):
+    make_tree(tmp_path / "src", 20)
+    env = dict(os.environ, IMGQ_PROGRESS_INTERVAL="0.2", IMGQ_TEST_DELAY="0.05")
+
+    run = imgq("rotate", "90", tmp_path / "src", "-o", tmp_path / "out", "-j", "2", "--chunk-size", "2", env=env)
+
+    assert run.returncode == 0
+    lines = run.stderr.splitlines()
+    progress = [re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d imgq: (\d+)/20 images, 0 failed", line) for line in lines[:-1]]
+    assert progress and all(progress)
+    counts = [int(match[1]) for match in progress]
+    assert counts == sorted(set(counts))
+    assert lines[-1].startswith("imgq: 20 written")
 
 
 def test_quiet_success_prints_nothing(imgq, tmp_path):
