@@ -243,9 +243,8 @@ def _obey(control, message, result_queue, collector: Collector) -> bool:
     if message == STOP:
         return False
     if isinstance(message, WorkerLost):
-        # Results that the dead worker's queue thread wrote are in the pipe
-        # by now; take them in before naming the unfinished jobs. A result
-        # still in that thread's buffer died with it, and its job is retried.
+        # Every result the dead worker wrote is whole in the pipe by now;
+        # take them in before naming the unfinished jobs.
         _drain(result_queue, collector)
         control.send(collector.unfinished(message))
     elif isinstance(message, FailJobs):

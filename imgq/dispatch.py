@@ -5,8 +5,9 @@ The parallel engine has three kinds of process:
 * the main process, which hands out chunks, one at a time, to workers that
   ask for one, and watches every process for an unexpected exit;
 * worker processes, which process a chunk and put one ``ImageResult`` per
-  image on a bounded ``multiprocessing.Queue``;
-* the collector process, which takes results off that queue and sends the
+  image into a bounded result channel (``results.ResultChannel``, one pipe
+  with atomic writes, so a worker killed at any moment cannot jam it);
+* the collector process, which takes results off that channel and sends the
   final ``Report`` back when every job is accounted for.
 
 Because the main process knows which jobs each worker was given, a worker
@@ -37,6 +38,7 @@ from imgq.memory import INDEX, SLOT_FIELDS, STARTED, MemoryGate, clear_slot, def
 from imgq.pipeline import Pipeline
 from imgq.plan import ImageJob
 from imgq.report import ImageResult, Outcome, Report
+from imgq.results import ResultChannel
 from imgq.work import ImageTimeout, configure_pillow, process_image, worker_main
 
 # Seconds to wait for processes to end after a stop, before forcing them.
@@ -180,7 +182,7 @@ class _Worker:
 
 
 class ProcessEngine:
-    """Worker processes and a collector process around one bounded result queue."""
+    """Worker processes and a collector process around one bounded result channel."""
 
     def __init__(
         self, chunks: list[list[ImageJob]], pipeline: Pipeline, workers: int, output: OutputSettings,
@@ -200,9 +202,7 @@ class ProcessEngine:
         self.lost: dict[int, tuple[str, int | None]] = {}
         methods = multiprocessing.get_all_start_methods()
         self.context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-        # A few results per worker keep every worker busy while the collector
-        # writes; more would only hold encoded files waiting in memory.
-        self.results = self.context.Queue(maxsize=4 * workers)
+        self.results = ResultChannel(self.context)
         self.workers: dict[int, _Worker] = {}
         self.next_worker_id = 0
         self.slots = make_slots(self.context, workers)
@@ -268,9 +268,6 @@ class ProcessEngine:
         with contextlib.suppress(OSError):
             worker.connection.send(chunk)
 
-    # NOTE: a worker killed while its queue thread holds the queue's write
-    # lock (one small pipe write) leaves that lock taken, and the other
-    # workers then block on put; no test provokes that window.
     def _worker_exited(self, worker_id: int, worker: _Worker) -> None:
         worker.process.join()
         worker.connection.close()
@@ -345,14 +342,18 @@ class ProcessEngine:
         self.workers[worker_id] = _Worker(process, parent_end, [], slot)
 
     def _start(self, target, args):
-        # Children start with SIGINT ignored, so that Ctrl-C reaches only the
-        # main process, which then ends them in order.
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        # Children start with SIGINT and SIGTERM blocked until they ignore
+        # SIGINT (children.prepare_child), so that Ctrl-C reaches only the
+        # main process, which then ends them in order. Blocking rather than
+        # ignoring them here keeps a signal sent to the main process during
+        # the fork pending instead of lost.
+        blocked = {signal.SIGINT, signal.SIGTERM}
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
         try:
             process = self.context.Process(target=target, args=args, daemon=True)
             process.start()
         finally:
-            signal.signal(signal.SIGINT, previous)
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
         return process
 
     def _receive_report(self) -> None:
