@@ -19,7 +19,8 @@ from dataclasses import replace
 
 from imgq.report import ImageResult
 
-# Connection.send_bytes prefixes a 4-byte length and writes both at once.
+# Connection.send_bytes prefixes a 4-byte length, and for messages of up to
+# 16 KiB writes both in one call (CPython 3.10 to 3.13, connection.py).
 MAX_RECORD = getattr(select, "PIPE_BUF", 512) - 4
 
 
@@ -33,7 +34,7 @@ class ResultChannel:
         self._large_lock = context.Lock()
 
     def put(self, result: ImageResult) -> None:
-        """Write one record; blocks while the pipe is full."""
+        """Write one record, blocking while the pipe is full."""
         data = _small_pickle(result)
         if len(data) <= MAX_RECORD:
             self._writer.send_bytes(data)
@@ -47,10 +48,6 @@ class ResultChannel:
         if not self._reader.poll(timeout if block else 0):
             raise queue.Empty
         return pickle.loads(self._reader.recv_bytes())
-
-    def close_reader(self) -> None:
-        """Close the reading end in a process that only writes."""
-        self._reader.close()
 
 
 def _small_pickle(result: ImageResult) -> bytes:
