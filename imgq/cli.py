@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import sys
@@ -22,12 +23,15 @@ from imgq.jsonreport import JsonReport
 from imgq.manifest import Freshness
 from imgq.memory import parse_size
 from imgq.outroot import probe, remove_stale_temporary_files
+from imgq.photo_options import photo_options, pipeline_settings, pop_variants
 from imgq.pipeline import OPERATION_HELP, Operation, Pipeline, parse_angle, parse_operation
 from imgq.plan import Placement, make_plan
 from imgq.report import (
     EXIT_FATAL, EXIT_INTERRUPTED, EXIT_LOCKED, EXIT_TERMINATED, EXIT_UNAVAILABLE, EXIT_USAGE,
     ImageResult, Outcome, Report, display_path,
 )
+from imgq.single import OUTPUT_HELP, one_file_placement
+from imgq.streams import STDOUT, copy_to_stdout
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -104,8 +108,8 @@ SHARD = _ParsedType("K/N", _parse_shard)
 def job_options(command):
     """Add the sources argument and the options every processing command shares."""
     options = [
-        click.argument("sources", nargs=-1, type=click.Path(exists=True)),
-        click.option("-o", "--output", metavar="FOLDER", help="Folder to write into; the tree under each input folder is mirrored there."),
+        click.argument("sources", nargs=-1, type=click.Path(exists=True, allow_dash=True)),
+        click.option("-o", "--output", metavar="PATH", help=OUTPUT_HELP),
         click.option("--in-place", is_flag=True, help="Write next to the inputs, replacing an input when the output has its name."),
         click.option("-f", "--format", "output_format", type=FORMAT, help="Output format (jpg, png, webp, tif, gif, ...); default: the input's."),
         click.option("--quality", type=click.IntRange(1, 100), help="Encoder quality 1-100 for JPEG, WebP and AVIF [default: 90 for JPEG and WebP]."),
@@ -121,7 +125,7 @@ def job_options(command):
         click.option("--shard", type=SHARD, metavar="K/N", help="Process only shard K of N (K from 0), by a stable hash of each image's path under its input folder."),
         click.option("--scheduler", envvar="IMGQ_SCHEDULER", metavar="ADDRESS", help="Run on the Dask cluster at ADDRESS, such as tcp://host:8786 [env: IMGQ_SCHEDULER]."),
         click.option("--write-on", type=click.Choice(["client", "workers"]), default="client", show_default=True, help="With --scheduler: who writes outputs; 'workers' needs a filesystem they share."),
-        click.option("--progress/--no-progress", default=None, help="Show the progress bar [default: only when stderr is a terminal]."),
+        click.option("--progress/--no-progress", default=None, help="Show the progress bar [default: when stderr is a terminal and there is more than one image]."),
         click.option("--quiet", is_flag=True, help="Print only failures."),
         click.option("-v", "--verbose", is_flag=True, help="Also say why each path was skipped."),
         click.option("--manifest", "use_manifest", is_flag=True, help="Keep a manifest in the output folder: re-runs skip up-to-date outputs and redo those whose input or options changed."),
@@ -134,7 +138,7 @@ def job_options(command):
     ]
     for option in reversed(options):
         command = option(command)
-    return command
+    return photo_options(command)
 
 
 # ---------------------------------------------------------------- commands
@@ -170,6 +174,8 @@ def main():
       imgq rotate 90 photos/ -o rotated/
       imgq resize '1600x1600>' photos/ -o web/ --format webp
       imgq run photos/ -o out/ --op rotate=90 --op 'resize=800x600>'
+      imgq rotate 90 src/a.jpg -o out/a.webp        (one file in, one file out)
+      curl -s URL | imgq resize 800 - -o - --format webp > a.webp
     """
 
 
@@ -258,7 +264,7 @@ def convert_command(target_format, output_format, **options):
 
 @main.command()
 @click.option("--op", "operations", type=OPERATION, multiple=True, metavar="OP", help="An operation; repeat to chain them in order (see below).")
-@click.option("--fill", type=COLOUR, help="Corner colour for rotations that are not multiples of 90.")
+@click.option("--fill", type=COLOUR, help="Colour of corners that rotations uncover, and of the canvas of extent, pad and fit.")
 @click.option("--preset", metavar="NAME", help="Take operations and options from preset NAME in imgq.toml; the command line overrides them.")
 @click.option("--config", metavar="FILE", type=click.Path(dir_okay=False), help="Read presets from FILE [default: imgq.toml in the current folder].")
 @job_options
@@ -278,7 +284,15 @@ def run(ctx, preset, config, **options):
     _execute(list(operations), **options)
 
 
-run.help = run.help.rstrip() + "\n" + "\n".join(f"  {name:<17} {text}" for name, text in OPERATION_HELP.items())
+# The list goes under the "Operations:" heading, above the example that
+# _example appended. A "\b" line makes click keep the line breaks of its block.
+_SUMMARY, _, _EXAMPLE = run.help.partition("Operations:")
+_OPERATION_LINES = "\n".join(f"  {name:<17} {text}" for name, text in OPERATION_HELP.items())
+run.help = "\n\n".join([
+    _SUMMARY.replace("\b", "").rstrip(),
+    "\b\nOperations:\n" + _OPERATION_LINES,
+    _EXAMPLE.strip(),
+])
 
 
 def _apply_preset(ctx: click.Context, name: str, config: str | None, options: dict) -> None:
@@ -317,7 +331,7 @@ def _apply_preset(ctx: click.Context, name: str, config: str | None, options: di
 def _execute(operations, *, sources, output, in_place, output_format, quality, background,
              overwrite, auto_orient, max_pixels, jobs, chunk_size, dry_run, progress,
              quiet, verbose, shard, scheduler, write_on, max_memory, timeout, update, follow_links,
-             files_from, null_separated, report_path, lock_path, use_manifest, fill=None):
+             files_from, null_separated, report_path, lock_path, use_manifest, fill=None, **photo):
     if lock_path:
         _take_lock(lock_path)
     if not sources and not files_from:
@@ -325,7 +339,14 @@ def _execute(operations, *, sources, output, in_place, output_format, quality, b
     if null_separated and not files_from:
         raise click.UsageError("-0 (--null) applies to --files-from; give --files-from FILE too")
     dask = _dask_settings(scheduler, write_on)
-    placement = _placement(output, in_place, output_format, overwrite, dry_run, shard)
+    variants = pop_variants(photo, output_format)
+    photo_fields = pipeline_settings(photo, operations)
+    placement = one_file_placement(sources, output, in_place, output_format, dry_run, shard, remote=dask is not None)
+    if placement is not None and variants:
+        raise click.UsageError("--variant names its own files; give -o FOLDER, not a file or '-'")
+    if placement is None:
+        placement = _placement(output, in_place, output_format, overwrite, dry_run, shard)
+    placement = dataclasses.replace(placement, variants=variants)
     pipeline = Pipeline(
         operations=tuple(operations),
         auto_orient=auto_orient,
@@ -334,10 +355,11 @@ def _execute(operations, *, sources, output, in_place, output_format, quality, b
         background=tuple(background[:3]),
         fill=fill,
         max_pixels=max_pixels or None,
+        **photo_fields,
     )
-    if use_manifest and not output:
+    if use_manifest and not placement.output_root:
         raise click.UsageError("--manifest needs -o/--output FOLDER, where the manifest is kept")
-    manifest_root = output if use_manifest else None
+    manifest_root = placement.output_root if use_manifest else None
     settings = OutputSettings(
         quiet=quiet, verbose=verbose, progress=progress, in_place=in_place,
         report=report_path, manifest_root=manifest_root, pipeline=pipeline,
@@ -356,6 +378,8 @@ def _execute(operations, *, sources, output, in_place, output_format, quality, b
     engine = EngineSettings(jobs, chunk_size, timeout=timeout, max_memory=max_memory, dask=dask)
     _run_with_signals(plan, pipeline, engine, settings, report)
     report.elapsed = time.perf_counter() - started
+    if output == STDOUT and report.written:
+        _send_to_stdout(placement.output_file)
 
     if not quiet or report.exit_code != 0:
         click.echo(f"imgq: {report.summary()}", err=True)
@@ -413,7 +437,7 @@ def _placement(output, in_place, output_format, overwrite, dry_run, shard=None) 
     if in_place and output:
         raise click.UsageError("give either -o/--output or --in-place, not both")
     if not in_place and not output:
-        raise click.UsageError("missing -o/--output FOLDER (or --in-place to write next to the inputs)")
+        raise click.UsageError("missing -o/--output PATH (or --in-place to write next to the inputs)")
     if output and os.path.exists(output) and not os.path.isdir(output):
         raise click.BadParameter(f"{output!r} exists and is not a folder", param_hint="'-o/--output'")
     if output and not dry_run:
@@ -431,9 +455,18 @@ def _placement(output, in_place, output_format, overwrite, dry_run, shard=None) 
     )
 
 
+def _send_to_stdout(path: str) -> None:
+    try:
+        copy_to_stdout(path)
+    except BrokenPipeError:
+        click.echo("imgq: stdout was closed before the whole image was written", err=True)
+        sys.exit(1)
+
+
 def _print_plan(plan) -> None:
     for job in plan.jobs:
-        click.echo(f"{display_path(job.source)} -> {display_path(job.output)}")
+        for output in [variant.output for variant in job.variants] or [job.output]:
+            click.echo(f"{display_path(job.source)} -> {display_path(output)}")
     for source, reason in plan.skipped:
         click.echo(f"{display_path(source)} skipped: {display_path(reason)}")
     for source, reason in plan.failed:
@@ -501,7 +534,8 @@ def _raise_terminated(signum, frame):
 def _remove_temporary_files(jobs) -> None:
     """Remove what workers left behind when a run stopped early."""
     for job in jobs:
-        try:
-            os.remove(job.temp)
-        except OSError:
-            pass
+        for temp in job.temps:
+            try:
+                os.remove(temp)
+            except OSError:
+                pass

@@ -156,27 +156,42 @@ class Collector:
     def _place(self, result: ImageResult) -> None:
         try:
             place_output(result, self.settings.in_place)
-        except OSError as exc:
-            with contextlib.suppress(OSError):
-                os.remove(result.temp)
+        except PlacementError as exc:
+            for temp in [result.temp, *(extra[0] for extra in result.extra_outputs)]:
+                if temp is not None:
+                    with contextlib.suppress(OSError):
+                        os.remove(temp)
             result.outcome = Outcome.FAILED
-            result.reason = f"cannot write {result.output}: {exc.strerror or exc}"
+            result.reason = str(exc)
+
+
+class PlacementError(OSError):
+    """Writing or renaming one output onto its final name failed."""
 
 
 def place_output(result: ImageResult, in_place: bool) -> None:
-    """Move a written result's output onto its final name; raise OSError.
+    """Move a written result's outputs (one, or one per variant) onto their final names.
 
-    Afterwards ``result.temp`` is None, so that placing it again does nothing.
+    Raise ``PlacementError`` naming the output that failed. Afterwards
+    ``result.temp`` is None, so that placing it again does nothing.
     """
     if result.temp is None:
         return
-    if result.data is not None:
-        _write_file(result.temp, result.data)
-        result.data = None
-    if in_place and os.path.exists(result.source):
-        shutil.copymode(result.source, result.temp)
-    os.replace(result.temp, result.output)
+    moves = [(result.temp, result.output, result.data), *result.extra_outputs]
+    for temp, output, data in moves:
+        try:
+            if data is not None:
+                _write_file(temp, data)
+            if in_place and os.path.exists(result.source):
+                import shutil
+
+                shutil.copymode(result.source, temp)
+            os.replace(temp, output)
+        except OSError as exc:
+            raise PlacementError(f"cannot write {output}: {exc.strerror or exc}") from exc
+    result.data = None
     result.temp = None
+    result.extra_outputs = ()
 
 
 def _write_file(path: str, data: bytes) -> None:
@@ -199,7 +214,9 @@ def _make_lines(total: int, settings: OutputSettings) -> ProgressLines | None:
 def _make_bar(total: int, settings: OutputSettings):
     if settings.quiet or settings.progress is False:
         return None
-    if settings.progress is None and not sys.stderr.isatty():
+    # Without --progress, the bar shows only on a terminal and only for a
+    # batch; deciding that here spares a one-image run the tqdm import.
+    if settings.progress is None and (total <= 1 or not sys.stderr.isatty()):
         return None
     from tqdm import tqdm
 
@@ -255,6 +272,8 @@ def _obey(control, message, result_queue, collector: Collector) -> bool:
 
 
 def _drain(result_queue, collector: Collector) -> None:
+    import queue
+
     while True:
         try:
             collector.handle(result_queue.get(block=False))

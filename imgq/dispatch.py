@@ -24,13 +24,12 @@ from __future__ import annotations
 
 import contextlib
 import math
-import multiprocessing
 import os
 import signal
 import time
 from collections import deque
 from dataclasses import dataclass
-from multiprocessing.connection import wait
+from typing import TYPE_CHECKING
 
 from imgq import testhooks
 from imgq.collect import STOP, Collector, FailJobs, Notice, OutputSettings, Unfinished, WorkerLost, collector_main
@@ -40,6 +39,9 @@ from imgq.plan import ImageJob
 from imgq.report import ImageResult, Outcome, Report
 from imgq.results import ResultChannel
 from imgq.work import ImageTimeout, configure_pillow, process_image, worker_main
+
+if TYPE_CHECKING:
+    import multiprocessing.process
 
 # Seconds to wait for processes to end after a stop, before forcing them.
 SHUTDOWN_GRACE = 3.0
@@ -194,6 +196,9 @@ class ProcessEngine:
         self.pipeline = pipeline
         self.worker_count = workers
         self.output = output
+        # Imported here, so that a run on one image never loads multiprocessing.
+        import multiprocessing
+
         self.timeout = engine.timeout
         self.budget = default_budget(engine.max_memory)
         # Jobs handed out again after their worker died, and the workers whose
@@ -231,6 +236,8 @@ class ProcessEngine:
                 report.merge(self.report)
 
     def _loop(self) -> None:
+        from multiprocessing.connection import wait
+
         # With --timeout, look at the workers often enough to end a stuck
         # one within about a tenth of the limit.
         tick = min(1.0, max(0.05, self.timeout / 10)) if self.timeout else 1.0

@@ -30,6 +30,9 @@ _NATIVE_MODES = {
 # Formats that hold an alpha band, so transparency is kept instead of flattened.
 _ALPHA_FORMATS = {"PNG", "WEBP", "GIF", "TIFF", "AVIF", "BMP", "ICO", "TGA", "QOI", "JPEG2000"}
 
+# Formats that store a transparent colour key for images without an alpha band.
+_COLOUR_KEY_FORMATS = {"PNG", "GIF"}
+
 DEFAULT_QUALITY = {"JPEG": 90, "WEBP": 90, "AVIF": 75}
 
 
@@ -71,6 +74,10 @@ def prepare_for_format(image: Image.Image, fmt: str, background) -> Image.Image:
 
     if has_transparency(image) and fmt not in _ALPHA_FORMATS:
         return flatten(image, background)
+    if "transparency" in image.info and image.mode not in {"P", "1"} and fmt not in _COLOUR_KEY_FORMATS:
+        # A transparent colour key (PNG tRNS on an RGB or L image) becomes an
+        # alpha band, which WebP, AVIF and TIFF can hold.
+        image = image.convert("LA" if image.mode == "L" and "LA" in (native or ()) else "RGBA")
     if native is None or image.mode in native:
         return image
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import importlib
 import os
 
 from PIL import Image
+
+from imgq import heif
 
 # The extension imgq gives a file it converts to each format.
 PREFERRED_EXTENSION = {
@@ -28,6 +32,37 @@ PREFERRED_EXTENSION = {
 _NOT_WALKED = {"PDF", "EPS", "FITS", "GRIB", "BUFR", "HDF5", "WMF", "MPEG", "FPX", "MIC"}
 
 
+# Plugins for output extensions beyond those of Image.preinit(), so that a
+# name such as out.webp loads one plugin instead of all of them.
+_PLUGIN_FOR_EXTENSION = {
+    ".webp": "WebPImagePlugin",
+    ".tif": "TiffImagePlugin",
+    ".tiff": "TiffImagePlugin",
+    ".avif": "AvifImagePlugin",
+}
+
+
+def _format_of_extension(ext: str) -> str | None:
+    """Return the Pillow format registered for ``ext`` (lower case, with dot), or None.
+
+    Loading all of Pillow's plugins (``Image.init()``) takes longer than the
+    whole one-image job, so the lookup tries the plugins that ``Image.open``
+    loads first, then the plugin named for ``ext``, then all of them.
+    """
+    Image.preinit()
+    if ext in Image.EXTENSION:
+        return Image.EXTENSION[ext]
+
+    plugin = _PLUGIN_FOR_EXTENSION.get(ext)
+    if plugin is not None:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(f"PIL.{plugin}")
+        if ext in Image.EXTENSION:
+            return Image.EXTENSION[ext]
+
+    return _extension_map().get(ext)
+
+
 @functools.lru_cache(maxsize=None)
 def _extension_map() -> dict[str, str]:
     Image.init()
@@ -37,16 +72,19 @@ def _extension_map() -> dict[str, str]:
 @functools.lru_cache(maxsize=None)
 def readable_extensions() -> frozenset[str]:
     """Return the lower-case extensions (with dot) that a folder walk picks up."""
-    extensions = _extension_map()
-    # MPO files are opened by the JPEG plugin, so MPO itself is not in Image.OPEN.
-    openable = set(Image.OPEN) | {"MPO"}
-    return frozenset(ext for ext, fmt in extensions.items() if fmt in openable and fmt not in _NOT_WALKED)
+    registered = _extension_map()
+    # MPO files are opened by the JPEG plugin, so MPO has no entry in Image.OPEN.
+    readable = set(Image.OPEN) | {"MPO"}
+    extensions = {ext for ext, fmt in registered.items() if fmt in readable and fmt not in _NOT_WALKED}
+    # HEIC files are picked up even without pillow-heif, so that each one is
+    # reported with the package to install instead of passed over in silence.
+    return frozenset(extensions | heif.EXTENSIONS)
 
 
 def format_for_extension(path: str) -> str | None:
     """Return the Pillow format that writes files named like ``path``, or None."""
     ext = os.path.splitext(path)[1].lower()
-    fmt = _extension_map().get(ext)
+    fmt = _format_of_extension(ext) if ext else None
     if fmt is None or fmt not in Image.SAVE:
         return None
     return fmt
@@ -55,7 +93,9 @@ def format_for_extension(path: str) -> str | None:
 def writable_format(name: str) -> str:
     """Map a user's format name (``jpg``, ``webp``, ``TIFF``) to Pillow's; raise ValueError."""
     key = name.strip().lower().lstrip(".")
-    fmt = _extension_map().get("." + key)
+    fmt = _format_of_extension("." + key)
+    if fmt is None and key.upper() not in Image.SAVE:
+        Image.init()
     if fmt is None and key.upper() in Image.SAVE:
         fmt = key.upper()
     if fmt is None or fmt not in Image.SAVE:
@@ -73,6 +113,6 @@ def output_name(name: str, fmt: str | None) -> str:
     if fmt is None:
         return name
     stem, ext = os.path.splitext(name)
-    if _extension_map().get(ext.lower()) == fmt:
+    if ext and _format_of_extension(ext.lower()) == fmt:
         return name
     return stem + PREFERRED_EXTENSION.get(fmt, "." + fmt.lower())

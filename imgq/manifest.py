@@ -35,20 +35,12 @@ MANIFEST_NAME = ".imgq.manifest.jsonl"
 
 
 def options_digest(pipeline: Pipeline, output_format: str) -> str:
-    """Return a digest of everything that decides an output's bytes."""
-    text = "|".join(
-        [
-            __version__,
-            pipeline.describe(),
-            output_format,
-            repr(pipeline.quality),
-            repr(pipeline.background),
-            repr(pipeline.fill),
-            repr(pipeline.max_pixels),
-            repr(pipeline.strip),
-            repr(sorted(pipeline.extra_save_options.items())),
-        ]
-    )
+    """Return a digest of everything that decides an output's bytes.
+
+    The pipeline is a frozen dataclass of values whose ``repr`` is stable
+    from run to run, so its ``repr`` covers every operation and option.
+    """
+    text = "|".join([__version__, output_format, repr(pipeline)])
     return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:32]
 
 

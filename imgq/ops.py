@@ -7,7 +7,7 @@ are pixel-exact and lose nothing.
 
 from __future__ import annotations
 
-from PIL import Image, ImageOps
+from PIL import Image
 
 from imgq.geometry import Geometry
 
@@ -87,6 +87,10 @@ def auto_orient(image: Image.Image) -> Image.Image:
     """
     if exif_orientation(image) == 1:
         return image
+    # Imported on first use: most images need no turn, and a one-image run
+    # starts faster without this module.
+    from PIL import ImageOps
+
     return ImageOps.exif_transpose(image)
 
 

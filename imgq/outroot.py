@@ -10,9 +10,9 @@ import psutil
 
 from imgq.discover import TEMP_PREFIX
 
-# Temporary names of workers (".imgq-<pid in hex>-<index>.tmp") and of the
+# Temporary names of workers (".imgq-<pid in hex>-<index>[-<variant>].tmp") and of the
 # manifest rewrite (".imgq.manifest.jsonl.<pid>.tmp").
-_TEMP_NAME = re.compile(re.escape(TEMP_PREFIX) + r"(?P<hex>[0-9a-f]+)-\d+\.tmp|\.imgq\.manifest\.jsonl\.(?P<dec>\d+)\.tmp")
+_TEMP_NAME = re.compile(re.escape(TEMP_PREFIX) + r"(?P<hex>[0-9a-f]+)-\d+(?:-\d+)?\.tmp|\.imgq\.manifest\.jsonl\.(?P<dec>\d+)\.tmp")
 
 
 def probe(root: str) -> str | None:

@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 
 from PIL import Image
 
-from imgq import ops
-from imgq.geometry import Geometry, parse_geometry
+from imgq import extra_ops, ops
+from imgq.geometry import parse_geometry
+from imgq.metadata import METADATA_KINDS
 
 # Operations that move pixels around, after which EXIF Orientation no longer
 # describes the stored raster.
@@ -24,6 +25,7 @@ OPERATION_HELP = {
     "auto-orient": "apply the EXIF Orientation tag to the pixels and reset it",
     "resize=GEOMETRY": "resize with an ImageMagick geometry such as 800x600>",
     "grayscale": "convert to grey, keeping alpha",
+    **extra_ops.OPERATION_HELP,
 }
 
 
@@ -32,7 +34,8 @@ class Operation:
     """One step of a pipeline, such as ``rotate`` with argument ``90.0``."""
 
     name: str
-    argument: float | Geometry | None = None
+    # A float (rotate), Geometry (resize), Box, Sharpen, Watermark or None.
+    argument: object = None
 
     def apply(self, image: Image.Image, fill=None) -> Image.Image:
         """Return ``image`` with this operation applied."""
@@ -76,9 +79,17 @@ def parse_operation(text: str) -> Operation:
         if argument:
             raise ValueError(f"{name} takes no argument, got {argument!r}")
         return Operation(name)
+    if name in extra_ops.NAMES:
+        if not argument and name != "sharpen":
+            raise ValueError(f"{name} needs an argument, for example {_example(name)}")
+        return Operation(name, extra_ops.parse(name, argument))
 
     known = ", ".join(OPERATION_HELP)
     raise ValueError(f"unknown operation {text!r}; known operations: {known}")
+
+
+def _example(name: str) -> str:
+    return next(usage for usage in OPERATION_HELP if usage.startswith(name))
 
 
 def parse_angle(text: str) -> float:
@@ -104,7 +115,24 @@ class Pipeline:
     fill: tuple[int, ...] | None = None
     max_pixels: int | None = 178_956_970
     strip: bool = False
+    keep: frozenset[str] | None = None
+    to_srgb: bool = False
+    strict: bool = False
+    keep_mtime: bool = False
+    lossless: str = "auto"
+    gravity: str | None = None
+    linear: bool = False
+    encoder: tuple[tuple[str, object], ...] = ()
     extra_save_options: dict = field(default_factory=dict, hash=False, compare=False)
+
+    @property
+    def kept_metadata(self) -> frozenset[str]:
+        """Return the metadata kinds to write: all by default, none with ``--strip``."""
+        if self.strip:
+            return frozenset()
+        if self.keep is None:
+            return frozenset(METADATA_KINDS)
+        return self.keep
 
     @property
     def changes_geometry(self) -> bool:
@@ -116,7 +144,10 @@ class Pipeline:
         if self.auto_orient:
             image = ops.auto_orient(image)
         for operation in self.operations:
-            image = operation.apply(image, self.fill)
+            if operation.name in extra_ops.NAMES or (operation.name == "resize" and self.linear):
+                image = extra_ops.apply(operation, image, self)
+            else:
+                image = operation.apply(image, self.fill)
         return image
 
     def describe(self) -> str:

@@ -7,7 +7,6 @@ exist, all before the first worker starts.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -15,6 +14,7 @@ from typing import Iterable
 
 from imgq.discover import TEMP_PREFIX, TEMP_SUFFIX, Found
 from imgq.formats import format_for_extension, output_name
+from imgq.variants import Variant, VariantOutput, output_format, output_path
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,12 @@ class ImageJob:
     output: str
     output_format: str
     temp: str
+    variants: tuple[VariantOutput, ...] = ()
+
+    @property
+    def temps(self) -> tuple[str, ...]:
+        """Return every temporary file this job may write: one, or one per variant."""
+        return tuple(variant.temp for variant in self.variants) or (self.temp,)
 
 
 @dataclass
@@ -53,6 +59,7 @@ class Placement:
     output_format: str | None = None
     overwrite: bool = False
     shard: tuple[int, int] | None = None
+    variants: tuple[Variant, ...] = ()
 
 
 def make_plan(found: Iterable[Found], placement: Placement, freshness=None) -> Plan:
@@ -73,9 +80,14 @@ def make_plan(found: Iterable[Found], placement: Placement, freshness=None) -> P
         if key in seen_sources:
             continue
         seen_sources.add(key)
-        output, fmt = _output_for(item, placement)
         relative = os.path.relpath(item.path, item.root or ".")
-        candidates.append((item.path, output, fmt, relative))
+        try:
+            outputs = _outputs_for(item, placement)
+        except ValueError as exc:
+            if placement.shard is None or in_shard(relative, placement.shard):
+                plan.failed.append((item.path, str(exc)))
+            continue
+        candidates.extend((item.path, output, fmt, relative) for output, fmt in outputs)
 
     # Conflicts are found over the whole tree, so that every shard agrees on them.
     rejected = _find_conflicts(candidates, seen_sources, placement.in_place)
@@ -83,22 +95,62 @@ def make_plan(found: Iterable[Found], placement: Placement, freshness=None) -> P
         candidates = [candidate for candidate in candidates if in_shard(candidate[3], placement.shard)]
 
     token = f"{os.getpid():x}"
-    for source, output, fmt, _ in candidates:
+    for source, outputs in _group_by_source(candidates).items():
+        existing = [output for output, _ in outputs if _exists(output) and not _may_replace(source, output, placement)]
+        up_to_date, stale = _freshness(freshness, source, outputs, placement)
         if source in rejected:
             plan.failed.append((source, rejected[source]))
-            continue
-        up_to_date, stale = "", False
-        if freshness is not None and not placement.overwrite and _exists(output):
-            up_to_date, stale = freshness.check(source, output, fmt)
-        if up_to_date:
-            plan.skipped.append((source, f"{up_to_date}: {output}"))
-        elif _exists(output) and not stale and not _may_replace(source, output, placement):
-            plan.skipped.append((source, f"output exists: {output} (use --overwrite)"))
+        elif up_to_date:
+            plan.skipped.append((source, f"{up_to_date}: {outputs[0][0]}"))
+        elif existing and not stale:
+            plan.skipped.append((source, f"output exists: {existing[0]} (use --overwrite)"))
         else:
-            index = len(plan.jobs)
-            temp = os.path.join(os.path.dirname(output) or ".", f"{TEMP_PREFIX}{token}-{index}{TEMP_SUFFIX}")
-            plan.jobs.append(ImageJob(index, source, output, fmt, temp))
+            plan.jobs.append(_job(len(plan.jobs), source, outputs, placement, token))
     return plan
+
+
+def _freshness(freshness, source: str, outputs: list[tuple[str, str]], placement: Placement) -> tuple[str, bool]:
+    """Return ``(skip reason, may replace)`` from the manifest and --update, for one existing output.
+
+    NOTE: images with several outputs (--variant) are not tracked this way.
+    """
+    if freshness is None or placement.overwrite or len(outputs) != 1 or not _exists(outputs[0][0]):
+        return "", False
+    output, fmt = outputs[0]
+    return freshness.check(source, output, fmt)
+
+
+def _job(index: int, source: str, outputs: list[tuple[str, str]], placement: Placement, token: str) -> ImageJob:
+    temps = []
+    for number, (output, _) in enumerate(outputs):
+        suffix = f"-{number}" if number else ""
+        temps.append(os.path.join(os.path.dirname(output) or ".", f"{TEMP_PREFIX}{token}-{index}{suffix}{TEMP_SUFFIX}"))
+    output, fmt = outputs[0]
+    variants = tuple(
+        VariantOutput(variant.geometry, path, fmt, temp)
+        for variant, (path, fmt), temp in zip(placement.variants, outputs, temps)
+    )
+    return ImageJob(index, source, output, fmt, temps[0], variants)
+
+
+def _group_by_source(candidates: list[tuple[str, str, str, str]]) -> dict[str, list[tuple[str, str]]]:
+    grouped: dict[str, list[tuple[str, str]]] = {}
+    for source, output, fmt, _ in candidates:
+        grouped.setdefault(source, []).append((output, fmt))
+    return grouped
+
+
+def _outputs_for(item: Found, placement: Placement) -> list[tuple[str, str]]:
+    """Return the (output, format) pairs of one input: one, or one per variant."""
+    if not placement.variants:
+        return [_output_for(item, placement)]
+    root = item.root or os.path.dirname(item.path) or "."
+    output_root = root if placement.in_place else placement.output_root
+    outputs = []
+    for variant in placement.variants:
+        path = output_path(variant, item.path, root, output_root)
+        outputs.append((path, output_format(variant, path)))
+    return outputs
 
 
 def _output_for(item: Found, placement: Placement) -> tuple[str, str]:
@@ -110,7 +162,7 @@ def _output_for(item: Found, placement: Placement) -> tuple[str, str]:
     if placement.in_place:
         folder = os.path.dirname(item.path)
     else:
-        relative = os.path.relpath(os.path.dirname(item.path), item.root or ".")
+        relative = os.path.relpath(os.path.dirname(item.path) or ".", item.root or ".")
         folder = os.path.normpath(os.path.join(placement.output_root, relative))
     return os.path.join(folder, output_name(name, fmt)), fmt
 
@@ -153,6 +205,9 @@ def in_shard(relative_path: str, shard: tuple[int, int]) -> bool:
     machine and every run puts an image in the same shard, unlike Python's
     salted ``hash()``.
     """
+    # Imported here: hashlib loads OpenSSL, which a run without --shard never needs.
+    import hashlib
+
     index, count = shard
     key = os.fsencode(relative_path).replace(os.fsencode(os.sep), b"/")
     return int.from_bytes(hashlib.sha1(key).digest()[:8], "big") % count == index

@@ -65,6 +65,9 @@ class ImageResult:
     mtime_ns: int | None = None
     milliseconds: float = 0.0
     notes: tuple[str, ...] = ()
+    # (temporary file, output, encoded bytes or None) of each variant after
+    # the first; the bytes travel as ``data`` does.
+    extra_outputs: tuple[tuple[str, str, bytes | None], ...] = ()
     detail: str | None = None
     data: bytes | None = None
 

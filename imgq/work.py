@@ -15,21 +15,23 @@ import re
 import struct
 import sys
 import time
-import traceback
 import warnings
 import zlib
 
 from PIL import Image, ImageFile, UnidentifiedImageError
 
-from imgq import testhooks
+from imgq import heif, lossless_jpeg, testhooks
 from imgq.children import prepare_child
-from imgq.encode import encode, prepare_for_format, save_options
+from imgq.encode import encode
+from imgq.frames import FrameError
+from imgq.layout import OperationError
 from imgq.memory import MemoryGate, MemoryLimitError
-from imgq.metadata import collect_metadata
 from imgq.ops import exif_orientation
 from imgq.pipeline import Pipeline
 from imgq.plan import ImageJob
+from imgq.render import Rendered, render, render_variants
 from imgq.report import ImageResult, Outcome
+from imgq.streams import STDIN, open_source, source_size
 
 # Errors that damaged or hostile files raise from Pillow's decoders. Several
 # are not OSError: PNG text-chunk bombs raise ValueError, some TIFFs raise
@@ -98,69 +100,90 @@ def process_image(
     started = time.perf_counter()
     result = ImageResult(job.index, job.source, job.output, Outcome.FAILED)
     try:
-        stat = os.stat(job.source)
-        result.bytes_in = stat.st_size
-        result.mtime_ns = stat.st_mtime_ns
+        result.bytes_in = source_size(job.source)
+        result.mtime_ns = None if job.source == STDIN else os.stat(job.source).st_mtime_ns
         if result.bytes_in == 0:
             result.reason = "empty file (0 bytes)"
         else:
             _convert(job, pipeline, result, gate, in_memory)
             result.outcome = Outcome.WRITTEN
-    except (OutputError, MemoryLimitError, ImageTimeout) as exc:
+    except (OutputError, FrameError, OperationError, lossless_jpeg.LosslessError, MemoryLimitError, ImageTimeout) as exc:
         result.reason = str(exc)
     except DECODE_ERRORS as exc:
         result.reason = describe_error(exc)
+        if isinstance(exc, UnidentifiedImageError) and not heif.AVAILABLE and heif.is_heif_file(job.source):
+            result.reason = heif.MISSING_MESSAGE
     except Exception as exc:  # noqa: BLE001 - one bad image must not end the run
         result.reason = f"unexpected error: {type(exc).__name__}: {exc}"
+        import traceback
+
         result.detail = traceback.format_exc()
 
     if result.outcome is not Outcome.WRITTEN:
-        _remove_quietly(job.temp)
+        for temp in job.temps:
+            _remove_quietly(temp)
     result.reason = " ".join(result.reason.split())
     result.milliseconds = (time.perf_counter() - started) * 1000
     return result
 
 
 def _convert(job: ImageJob, pipeline: Pipeline, result: ImageResult, gate: MemoryGate | None, in_memory: bool) -> None:
-    notes = []
+    notes: list[str] = []
     with _quiet_native_stderr(), warnings.catch_warnings():
         # Pillow warns about large images (imgq applies --max-pixels itself)
         # and about damaged EXIF (which is dropped); neither is an error.
         warnings.simplefilter("ignore")
-        with Image.open(job.source) as source:
+        with Image.open(open_source(job.source)) as source:
             _check_pixels(source, pipeline)
-            _request_draft(source, pipeline)
-            if gate is not None:
-                gate.reserve(source)
-            # Load before anything else reads the image: after a failed first
-            # load, a second load can "succeed" with rows silently missing.
-            source.load()
-            frames = _frame_count(source)
-            if frames > 1 and source.format != "MPO":
-                notes.append(f"kept only the first of {frames} frames")
-
-            image = pipeline.transform(source)
-            image = prepare_for_format(image, job.output_format, pipeline.background)
-            metadata = collect_metadata(source, image, pipeline.changes_geometry, pipeline.strip)
-            if metadata.note:
-                notes.append(metadata.note)
-
-            options = save_options(job.output_format, pipeline.quality)
-            options.update(metadata.save_options(job.output_format))
-            options.update(pipeline.extra_save_options)
-            # Encode while the source file is open: an untouched image is the
-            # source itself, and some plugins read the file again on save.
-            if in_memory:
-                buffer = io.BytesIO()
-                encode(image, job.output_format, buffer, options)
-                result.data = buffer.getvalue()
-                result.bytes_out = len(result.data)
+            output = None if job.variants else lossless_jpeg.transform(source, job, pipeline, notes)
+            if output is None:
+                _request_draft(source, pipeline)
+                if gate is not None:
+                    gate.reserve(source)
+                # Load before anything else reads the image: after a failed first
+                # load, a second load can "succeed" with rows silently missing.
+                source.load()
+                outputs = _render_all(source, job, pipeline)
             else:
-                result.bytes_out = _write_temp(job, image, options)
+                outputs = [output]
+
+    # The frames are copies, so encoding after the source file is closed is safe.
+    targets = job.variants or (job,)
+    result.bytes_out = 0
+    written = []
+    for target, rendered in zip(targets, outputs):
+        notes += getattr(rendered, "notes", [])
+        data = None
+        if in_memory:
+            # NOTE: here the collector writes the file, and --keep-mtime is
+            # not applied to it.
+            data = _encode_to_bytes(target.output_format, rendered)
+            result.bytes_out += len(data)
+        else:
+            result.bytes_out += _write_temp(target.temp, target.output, target.output_format, rendered)
+            if pipeline.keep_mtime:
+                _copy_mtime(job.source, target.temp)
+        written.append((target.temp, target.output, data))
 
     result.temp = job.temp
-    result.width, result.height = image.size
-    result.notes = tuple(notes)
+    result.data = written[0][2]
+    result.extra_outputs = tuple(written[1:])
+    result.width, result.height = outputs[0].size
+    result.notes = tuple(dict.fromkeys(notes))
+
+
+def _encode_to_bytes(fmt: str, output: Rendered | lossless_jpeg.LosslessOutput) -> bytes:
+    if not isinstance(output, Rendered):
+        return output.data
+    buffer = io.BytesIO()
+    encode(output.frames[0], fmt, buffer, output.options)
+    return buffer.getvalue()
+
+
+def _render_all(source: Image.Image, job: ImageJob, pipeline: Pipeline) -> list[Rendered]:
+    if job.variants:
+        return render_variants(source, job.variants, pipeline)
+    return [render(source, job.output_format, pipeline)]
 
 
 def _check_pixels(image: Image.Image, pipeline: Pipeline) -> None:
@@ -195,34 +218,38 @@ def _request_draft(image: Image.Image, pipeline: Pipeline) -> None:
             return
 
 
-def _frame_count(image: Image.Image) -> int:
-    try:
-        return int(getattr(image, "n_frames", 1))
-    except DECODE_ERRORS:
-        return 1
-
-
-def _write_temp(job: ImageJob, image: Image.Image, options: dict) -> int:
-    folder = os.path.dirname(job.temp) or "."
+def _write_temp(temp: str, final: str, fmt: str, output: Rendered | lossless_jpeg.LosslessOutput) -> int:
+    folder = os.path.dirname(temp) or "."
     try:
         os.makedirs(folder, exist_ok=True)
-        stream = open(job.temp, "wb")
+        # Multi-page TIFF writing reads back what it wrote, so the file is opened
+        # for reading too.
+        stream = open(temp, "w+b")
     except OSError as exc:
-        raise OutputError(f"cannot write {job.output}: {exc.strerror or exc}") from exc
+        raise OutputError(f"cannot write {final}: {exc.strerror or exc}") from exc
 
     with stream:
         try:
-            encode(image, job.output_format, stream, options)
+            if isinstance(output, Rendered):
+                encode(output.frames[0], fmt, stream, output.options)
+            else:
+                stream.write(output.data)
             stream.flush()
         except OSError as exc:
-            _remove_quietly(job.temp)
+            _remove_quietly(temp)
             if exc.errno is not None:
-                raise OutputError(f"cannot write {job.output}: {exc.strerror or exc}") from exc
+                raise OutputError(f"cannot write {final}: {exc.strerror or exc}") from exc
             raise
         except BaseException:
-            _remove_quietly(job.temp)
+            _remove_quietly(temp)
             raise
         return stream.tell()
+
+
+def _copy_mtime(source: str, target: str) -> None:
+    """Give ``target`` the access and modification times of ``source`` (``--keep-mtime``)."""
+    stat = os.stat(source)
+    os.utime(target, ns=(stat.st_atime_ns, stat.st_mtime_ns))
 
 
 def describe_error(exc: BaseException) -> str:

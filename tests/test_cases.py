@@ -170,7 +170,7 @@ def test_truncated_files_fail_alone(tmp_path, cases, jobs):
 
 def test_truncated_order_does_not_matter(tmp_path, cases):
     for name in ("cut60.jpg", "good.jpg", "cut50.png", "good2.png"):
-        run = run_imgq("rotate", "180", cases / "12-truncated" / name, "-o", tmp_path / "out")
+        run = run_imgq("rotate", "180", cases / "12-truncated" / name, "-o", f"{tmp_path / 'out'}/")
         assert run.returncode == (1 if name.startswith("cut") else 0)
     assert sorted(path.name for path in (tmp_path / "out").iterdir()) == ["good.jpg", "good2.png"]
 

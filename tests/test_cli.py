@@ -194,7 +194,7 @@ def test_negative_angle_parses(tmp_path, imgq):
     source = tmp_path / "in.png"
     Image.new("RGB", (30, 10)).save(source)
 
-    run = imgq("rotate", "-90", source, "-o", tmp_path / "out")
+    run = imgq("rotate", "-90", source, "-o", f"{tmp_path / 'out'}/")
 
     assert run.returncode == 0, run.stderr
     assert Image.open(tmp_path / "out" / "in.png").size == (10, 30)

@@ -144,7 +144,7 @@ def test_cli_rotate_90_exact_png(tmp_path, imgq):
     source.parent.mkdir()
     image_3x2().save(source)
 
-    run = imgq("rotate", "90", source, "-o", tmp_path / "out")
+    run = imgq("rotate", "90", source, "-o", f"{tmp_path / 'out'}/")
 
     assert run.returncode == 0, run.stderr
     with Image.open(tmp_path / "out" / "small.png") as result:
@@ -159,7 +159,7 @@ def test_cli_auto_orient_png_exact(tmp_path, imgq, orientation):
     source = tmp_path / f"orient_{orientation}.png"
     stored.save(source, exif=stored.info["exif"])
 
-    run = imgq("auto-orient", source, "-o", tmp_path / "out", "-j", "1")
+    run = imgq("auto-orient", source, "-o", f"{tmp_path / 'out'}/", "-j", "1")
 
     assert run.returncode == 0, run.stderr
     with Image.open(tmp_path / "out" / source.name) as result:
