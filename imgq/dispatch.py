@@ -138,7 +138,9 @@ def run_serial(
 ) -> None:
     """Process the jobs in this process, through the same worker and collector code."""
     configure_pillow(pipeline)
-    gate = MemoryGate(default_budget(engine.max_memory))
+    # One image at a time needs no gate unless --max-memory asks for its
+    # check; skipping it spares a one-image run the psutil import.
+    gate = MemoryGate(default_budget(engine.max_memory)) if engine.max_memory or len(jobs) > 1 else None
     collector = Collector(len(jobs), output)
     try:
         for job in jobs:
@@ -147,7 +149,7 @@ def run_serial(
         report.merge(collector.close())
 
 
-def _process_with_alarm(job: ImageJob, pipeline: Pipeline, gate: MemoryGate, timeout: float | None) -> ImageResult:
+def _process_with_alarm(job: ImageJob, pipeline: Pipeline, gate: MemoryGate | None, timeout: float | None) -> ImageResult:
     """Process one image in this process, interrupted by SIGALRM after ``timeout`` seconds.
 
     NOTE: the alarm interrupts Python code only; a decoder that loops inside

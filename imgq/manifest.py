@@ -23,7 +23,6 @@ imgq's to replace, and the usual rule applies (skipped unless --overwrite).
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -40,6 +39,8 @@ def options_digest(pipeline: Pipeline, output_format: str) -> str:
     The pipeline is a frozen dataclass of values whose ``repr`` is stable
     from run to run, so its ``repr`` covers every operation and option.
     """
+    import hashlib  # imported here, so that a one-image run does not load it
+
     text = "|".join([__version__, output_format, repr(pipeline)])
     return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:32]
 

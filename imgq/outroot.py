@@ -6,8 +6,6 @@ import contextlib
 import os
 import re
 
-import psutil
-
 from imgq.discover import TEMP_PREFIX
 
 # Temporary names of workers (".imgq-<pid in hex>-<index>[-<variant>].tmp") and of the
@@ -42,6 +40,8 @@ def remove_stale_temporary_files(folders: set[str]) -> int:
             match = _TEMP_NAME.fullmatch(name)
             if match is None:
                 continue
+            import psutil  # imported only when a temporary file is found
+
             pid = int(match["hex"], 16) if match["hex"] else int(match["dec"])
             if pid != os.getpid() and psutil.pid_exists(pid):
                 continue
