@@ -336,6 +336,8 @@ def _execute(operations, *, sources, output, in_place, output_format, quality, b
         _take_lock(lock_path)
     if not sources and not files_from:
         raise click.UsageError("missing SOURCES: give files or folders, or --files-from FILE")
+    if report_path == "-" and output == STDOUT:
+        raise click.UsageError("--report - and -o - both write to stdout; give --report FILE")
     if null_separated and not files_from:
         raise click.UsageError("-0 (--null) applies to --files-from; give --files-from FILE too")
     dask = _dask_settings(scheduler, write_on)
