@@ -183,6 +183,8 @@ def flop(**options):
 @_example("imgq auto-orient phone/ -o upright/")
 def auto_orient(**options):
     """Apply the EXIF Orientation tag to the pixels and reset the tag (all 8 values)."""
+    if not options["auto_orient"]:
+        raise click.UsageError("auto-orient and --no-auto-orient contradict each other; drop one")
     _execute([], **options)
 
 
@@ -257,6 +259,12 @@ def _execute(operations, *, sources, output, in_place, output_format, quality, b
              overwrite, auto_orient, max_pixels, jobs, chunk_size, dry_run, progress,
              quiet, verbose, shard, scheduler, write_on, fill=None, **photo):
     dask = _dask_settings(scheduler, write_on)
+    if dask is not None:
+        # Dask workers run in folders of their own, so relative paths would
+        # point elsewhere there.
+        sources = tuple(source if source == "-" else os.path.abspath(source) for source in sources)
+        if output and output != "-":
+            output = os.path.join(os.path.abspath(output), "") if output.endswith(os.sep) else os.path.abspath(output)
     variants = pop_variants(photo, output_format)
     photo_fields = pipeline_settings(photo, operations)
     placement = one_file_placement(sources, output, in_place, output_format, dry_run, shard, remote=dask is not None)
@@ -298,13 +306,18 @@ def _execute(operations, *, sources, output, in_place, output_format, quality, b
 def _dask_settings(scheduler, write_on):
     if not scheduler:
         return None
-    from imgq.dask_engine import DaskSettings, require_dask
+    from imgq.dask_engine import DaskSettings, require_dask, valid_address
 
     try:
         require_dask()
     except SchedulerError as exc:
         click.echo(f"imgq: {exc}", err=True)
         sys.exit(EXIT_USAGE)
+    if not valid_address(scheduler):
+        raise click.BadParameter(
+            f"invalid address {scheduler!r}: expected tcp://HOST:PORT, such as tcp://10.0.0.5:8786",
+            param_hint="'--scheduler'",
+        )
     return DaskSettings(scheduler, write_on)
 
 

@@ -277,3 +277,12 @@ def _wait_for_worker(process) -> psutil.Process:
             return children[-1]
         time.sleep(0.05)
     raise AssertionError("imgq did not start its worker processes")
+
+
+def test_auto_orient_with_no_auto_orient_rejected(tmp_path, imgq):
+    Image.new("RGB", (2, 2)).save(tmp_path / "a.png")
+
+    run = imgq("auto-orient", tmp_path / "a.png", "-o", tmp_path / "out/", "--no-auto-orient")
+
+    assert run.returncode == 2
+    assert "contradict" in run.stderr
