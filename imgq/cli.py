@@ -293,6 +293,7 @@ def _execute(operations, *, sources, output, in_place, output_format, quality, b
 
     report = Report(planned=plan.planned)
     _report_plan(plan, report, settings)
+    _warn_without_jpegtran(plan, pipeline, settings)
     _run_with_signals(plan, pipeline, EngineSettings(jobs, chunk_size, dask), settings, report)
     report.elapsed = time.perf_counter() - started
     if output == STDOUT and report.written:
@@ -374,6 +375,25 @@ def _report_plan(plan, report: Report, settings: OutputSettings) -> None:
             click.echo(f"imgq: skipped {source}: {reason}", err=True)
         for item in plan.ignored:
             click.echo(f"imgq: ignored {item.path}: {item.skip_reason}", err=True)
+
+
+def _warn_without_jpegtran(plan, pipeline, settings: OutputSettings) -> None:
+    """Say once per run when JPEG rotations will be re-encoded for want of jpegtran."""
+    if settings.quiet or pipeline.lossless != "auto" or not (pipeline.operations or pipeline.auto_orient):
+        return
+    from imgq import lossless_jpeg
+
+    if not lossless_jpeg.is_lossless_chain(pipeline.operations) or pipeline.quality is not None:
+        return
+    if not any(job.output_format == "JPEG" for job in plan.jobs):
+        return
+    import shutil
+
+    if shutil.which("jpegtran") is None:
+        click.echo(
+            f"imgq: warning: JPEG outputs are re-encoded, not transformed losslessly: {lossless_jpeg.INSTALL_HINT}",
+            err=True,
+        )
 
 
 def _run_with_signals(plan, pipeline, engine, settings, report: Report) -> None:
