@@ -113,7 +113,7 @@ def job_options(command):
         click.option("--scheduler", envvar="IMGQ_SCHEDULER", metavar="ADDRESS", help="Run on the Dask cluster at ADDRESS, such as tcp://host:8786 [env: IMGQ_SCHEDULER]."),
         click.option("--write-on", type=click.Choice(["client", "workers"]), default="client", show_default=True, help="With --scheduler: who writes outputs; 'workers' needs a filesystem they share."),
         click.option("--progress/--no-progress", default=None, help="Show the progress bar [default: when stderr is a terminal and there is more than one image]."),
-        click.option("--quiet", is_flag=True, help="Print only failures."),
+        click.option("-q", "--quiet", is_flag=True, help="Print only failures."),
         click.option("-v", "--verbose", is_flag=True, help="Also say why each path was skipped."),
     ]
     for option in reversed(options):
@@ -289,9 +289,12 @@ def _execute(operations, *, sources, output, in_place, output_format, quality, b
     plan = make_plan(discover(list(sources)), placement)
     if dry_run:
         _print_plan(plan)
-        sys.exit(0)
+        # As the real run would: 1 when some image would fail.
+        sys.exit(1 if plan.failed else 0)
 
     report = Report(planned=plan.planned)
+    if plan.planned == 0 and not quiet:
+        click.echo("imgq: no images found in the inputs (-v lists the paths passed over)", err=True)
     _report_plan(plan, report, settings)
     _warn_without_jpegtran(plan, pipeline, settings)
     _run_with_signals(plan, pipeline, EngineSettings(jobs, chunk_size, dask), settings, report)
