@@ -126,7 +126,7 @@ def job_options(command):
         click.option("--scheduler", envvar="IMGQ_SCHEDULER", metavar="ADDRESS", help="Run on the Dask cluster at ADDRESS, such as tcp://host:8786 [env: IMGQ_SCHEDULER]."),
         click.option("--write-on", type=click.Choice(["client", "workers"]), default="client", show_default=True, help="With --scheduler: who writes outputs; 'workers' needs a filesystem they share."),
         click.option("--progress/--no-progress", default=None, help="Show the progress bar [default: when stderr is a terminal and there is more than one image]."),
-        click.option("--quiet", is_flag=True, help="Print only failures."),
+        click.option("-q", "--quiet", is_flag=True, help="Print only failures."),
         click.option("-v", "--verbose", is_flag=True, help="Also say why each path was skipped."),
         click.option("--manifest", "use_manifest", is_flag=True, help="Keep a manifest in the output folder: re-runs skip up-to-date outputs and redo those whose input or options changed."),
         click.option("--update", is_flag=True, help="Skip an image whose output is newer than the input, as make does; replace older outputs."),
@@ -220,6 +220,8 @@ def flop(**options):
 @_example("imgq auto-orient phone/ -o upright/")
 def auto_orient(**options):
     """Apply the EXIF Orientation tag to the pixels and reset the tag (all 8 values)."""
+    if not options["auto_orient"]:
+        raise click.UsageError("auto-orient and --no-auto-orient contradict each other; drop one")
     _execute([], **options)
 
 
@@ -341,6 +343,12 @@ def _execute(operations, *, sources, output, in_place, output_format, quality, b
     if null_separated and not files_from:
         raise click.UsageError("-0 (--null) applies to --files-from; give --files-from FILE too")
     dask = _dask_settings(scheduler, write_on)
+    if dask is not None:
+        # Dask workers run in folders of their own, so relative paths would
+        # point elsewhere there.
+        sources = tuple(source if source == "-" else os.path.abspath(source) for source in sources)
+        if output and output != "-":
+            output = os.path.join(os.path.abspath(output), "") if output.endswith(os.sep) else os.path.abspath(output)
     variants = pop_variants(photo, output_format)
     photo_fields = pipeline_settings(photo, operations)
     placement = one_file_placement(sources, output, in_place, output_format, dry_run, shard, remote=dask is not None)
@@ -372,10 +380,14 @@ def _execute(operations, *, sources, output, in_place, output_format, quality, b
     plan = make_plan(found, placement, Freshness(manifest_root, pipeline, update))
     if dry_run:
         _print_plan(plan)
-        sys.exit(0)
+        # As the real run would: 1 when some image would fail.
+        sys.exit(1 if plan.failed else 0)
 
     report = Report(planned=plan.planned)
+    if plan.planned == 0 and not quiet:
+        click.echo("imgq: no images found in the inputs (-v lists the paths passed over)", err=True)
     _report_plan(plan, report, settings)
+    _warn_without_jpegtran(plan, pipeline, settings)
     remove_stale_temporary_files({os.path.dirname(job.output) or "." for job in plan.jobs})
     engine = EngineSettings(jobs, chunk_size, timeout=timeout, max_memory=max_memory, dask=dask)
     _run_with_signals(plan, pipeline, engine, settings, report)
@@ -425,13 +437,18 @@ def _append_summary(path: str, report: Report) -> None:
 def _dask_settings(scheduler, write_on):
     if not scheduler:
         return None
-    from imgq.dask_engine import DaskSettings, require_dask
+    from imgq.dask_engine import DaskSettings, require_dask, valid_address
 
     try:
         require_dask()
     except SchedulerError as exc:
         click.echo(f"imgq: {exc}", err=True)
         sys.exit(EXIT_USAGE)
+    if not valid_address(scheduler):
+        raise click.BadParameter(
+            f"invalid address {scheduler!r}: expected tcp://HOST:PORT, such as tcp://10.0.0.5:8786",
+            param_hint="'--scheduler'",
+        )
     return DaskSettings(scheduler, write_on)
 
 
@@ -507,6 +524,25 @@ def _write_plan_records(plan, path: str) -> None:
         for source, reason in items:
             writer.image(ImageResult(-1, source, "", outcome, reason))
     writer.close()
+
+
+def _warn_without_jpegtran(plan, pipeline, settings: OutputSettings) -> None:
+    """Say once per run when JPEG rotations will be re-encoded for want of jpegtran."""
+    if settings.quiet or pipeline.lossless != "auto" or not (pipeline.operations or pipeline.auto_orient):
+        return
+    from imgq import lossless_jpeg
+
+    if not lossless_jpeg.is_lossless_chain(pipeline.operations) or pipeline.quality is not None:
+        return
+    if not any(job.output_format == "JPEG" for job in plan.jobs):
+        return
+    import shutil
+
+    if shutil.which("jpegtran") is None:
+        click.echo(
+            f"imgq: warning: JPEG outputs are re-encoded, not transformed losslessly: {lossless_jpeg.INSTALL_HINT}",
+            err=True,
+        )
 
 
 def _run_with_signals(plan, pipeline, engine, settings, report: Report) -> None:
