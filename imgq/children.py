@@ -17,14 +17,19 @@ import sys
 PR_SET_PDEATHSIG = 1
 PR_SET_NAME = 15
 
+COLLECTOR_NAME = "imgq-collector"
+
 
 def prepare_child(role: str, parent_pid: int) -> None:
     """Name this child process and tie its life to ``parent_pid``."""
     # Ctrl-C reaches only the main process, which ends the children in
-    # order; SIGTERM from it (or anyone) ends a child at once, without the
-    # main process's handler inherited through fork.
+    # order; SIGTERM from it (or anyone) ends a worker at once, without the
+    # main process's handler inherited through fork. The collector ignores
+    # SIGTERM too: `timeout` and service managers signal the whole process
+    # group, and the collector must live to hand its counts to the main
+    # process, which then stops it (or it dies with the main process).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN if role == COLLECTOR_NAME else signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
     if sys.platform.startswith("linux"):
         try:

@@ -16,7 +16,7 @@ import shutil
 import sys
 from dataclasses import dataclass
 
-from imgq.children import parent_alive, prepare_child
+from imgq.children import COLLECTOR_NAME, parent_alive, prepare_child
 from imgq.formats import format_for_extension
 from imgq.jsonreport import JsonReport
 from imgq.manifest import Journal
@@ -238,7 +238,7 @@ def collector_main(result_queue, control, report_connection, total: int, setting
     when ``total`` distinct results have arrived, or when the main process
     sends STOP or is gone.
     """
-    prepare_child("imgq-collector", parent_pid)
+    prepare_child(COLLECTOR_NAME, parent_pid)
     collector = Collector(total, settings)
     while len(collector.received) < total:
         try:

@@ -111,6 +111,28 @@ def test_signal_stops_run_cleanly(tmp_path, signum, code, word):
     assert_clean(tmp_path)
 
 
+def test_group_sigterm_keeps_counts(tmp_path):
+    # timeout(1) and service managers signal the whole process group.
+    inputs = make_tree(tmp_path / "src", 40, size=(64, 64))
+    report = tmp_path / "report.jsonl"
+    process = start_imgq("rotate", "90", tmp_path / "src", "-o", tmp_path / "out", "-j", "2",
+                         "--chunk-size", "5", "--report", report, env_extra={"IMGQ_TEST_DELAY": "0.2"},
+                         start_new_session=True)
+
+    wait_for(lambda: image_lines(report) >= 1 and len(children(process)) >= 3, "a run in progress")
+    os.killpg(process.pid, signal.SIGTERM)
+    returncode, _, stderr = finish(process)
+
+    assert returncode == 143
+    assert "Traceback" not in stderr
+    images, summary = read_report(report)
+    written = assert_outputs_complete(tmp_path / "out", inputs)
+    assert written == summary["written"]
+    assert written >= 1
+    assert f"{written} written" in stderr
+    assert_clean(tmp_path)
+
+
 def test_second_interrupt_ends_at_once(tmp_path):
     inputs = make_tree(tmp_path / "src", 40)
     process = start_imgq("rotate", "90", tmp_path / "src", "-o", tmp_path / "out", "-j", "2",
