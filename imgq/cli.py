@@ -11,16 +11,25 @@ import time
 import click
 from PIL import ImageColor
 
-from imgq import __version__
+from imgq import __version__, lock
 from imgq.collect import OutputSettings
+from imgq.config import ConfigError, load_preset
 from imgq.discover import discover
 from imgq.dispatch import EngineSettings, FatalError, SchedulerError, run_jobs
 from imgq.formats import writable_format
 from imgq.geometry import parse_geometry
+from imgq.inputs import listed, read_list
+from imgq.jsonreport import JsonReport
+from imgq.manifest import Freshness
+from imgq.memory import parse_size
+from imgq.outroot import probe, remove_stale_temporary_files
 from imgq.photo_options import photo_options, pipeline_settings, pop_variants
 from imgq.pipeline import OPERATION_HELP, Operation, Pipeline, parse_angle, parse_operation
 from imgq.plan import Placement, make_plan
-from imgq.report import EXIT_FATAL, EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_UNAVAILABLE, EXIT_USAGE, Report
+from imgq.report import (
+    EXIT_FATAL, EXIT_INTERRUPTED, EXIT_LOCKED, EXIT_TERMINATED, EXIT_UNAVAILABLE, EXIT_USAGE,
+    ImageResult, Outcome, Report, display_path,
+)
 from imgq.single import OUTPUT_HELP, one_file_placement
 from imgq.streams import STDOUT, copy_to_stdout
 
@@ -31,6 +40,7 @@ Exit codes:
   2    usage error: an invalid option or value
   3    fatal error: the output folder cannot be written, or the engine failed
   69   the Dask scheduler given by --scheduler cannot be reached
+  75   another run holds the --lock file; nothing was done
   130  interrupted (SIGINT, Ctrl-C)
   143  terminated (SIGTERM)
 """
@@ -70,6 +80,7 @@ def _parse_colour(text: str) -> tuple[int, ...]:
         ) from None
 
 
+SIZE = _ParsedType("SIZE", parse_size)
 GEOMETRY = _ParsedType("GEOMETRY", parse_geometry)
 ANGLE = _ParsedType("DEGREES", parse_angle)
 OPERATION = _ParsedType("OP", parse_operation)
@@ -97,7 +108,7 @@ SHARD = _ParsedType("K/N", _parse_shard)
 def job_options(command):
     """Add the sources argument and the options every processing command shares."""
     options = [
-        click.argument("sources", nargs=-1, required=True, type=click.Path(exists=True, allow_dash=True)),
+        click.argument("sources", nargs=-1, type=click.Path(exists=True, allow_dash=True)),
         click.option("-o", "--output", metavar="PATH", help=OUTPUT_HELP),
         click.option("--in-place", is_flag=True, help="Write next to the inputs, replacing an input when the output has its name."),
         click.option("-f", "--format", "output_format", type=FORMAT, help="Output format (jpg, png, webp, tif, gif, ...); default: the input's."),
@@ -106,6 +117,8 @@ def job_options(command):
         click.option("--overwrite", is_flag=True, help="Replace outputs that already exist (default: skip them)."),
         click.option("--no-auto-orient", "auto_orient", is_flag=True, flag_value=False, default=True, help="Do not apply the EXIF Orientation tag before the operations."),
         click.option("--max-pixels", type=click.IntRange(0), default=DEFAULT_MAX_PIXELS, show_default=True, help="Reject images with more pixels than this (0: no limit)."),
+        click.option("--max-memory", type=SIZE, help="Memory that images being decoded may use together, such as 2G [default: 80% of the memory available at start]."),
+        click.option("--timeout", type=click.FloatRange(0, min_open=True), metavar="SECONDS", help="End a worker stuck on one image for longer than this, and fail that image."),
         click.option("-j", "--jobs", type=click.IntRange(1), help="Worker processes [default: the CPUs this process may use]. 1 runs in one process."),
         click.option("--chunk-size", type=click.IntRange(1), help="Images per chunk handed to a worker [default: automatic]."),
         click.option("--dry-run", is_flag=True, help="Print the planned outputs on stdout and write nothing."),
@@ -113,8 +126,15 @@ def job_options(command):
         click.option("--scheduler", envvar="IMGQ_SCHEDULER", metavar="ADDRESS", help="Run on the Dask cluster at ADDRESS, such as tcp://host:8786 [env: IMGQ_SCHEDULER]."),
         click.option("--write-on", type=click.Choice(["client", "workers"]), default="client", show_default=True, help="With --scheduler: who writes outputs; 'workers' needs a filesystem they share."),
         click.option("--progress/--no-progress", default=None, help="Show the progress bar [default: when stderr is a terminal and there is more than one image]."),
-        click.option("--quiet", is_flag=True, help="Print only failures."),
+        click.option("-q", "--quiet", is_flag=True, help="Print only failures."),
         click.option("-v", "--verbose", is_flag=True, help="Also say why each path was skipped."),
+        click.option("--manifest", "use_manifest", is_flag=True, help="Keep a manifest in the output folder: re-runs skip up-to-date outputs and redo those whose input or options changed."),
+        click.option("--update", is_flag=True, help="Skip an image whose output is newer than the input, as make does; replace older outputs."),
+        click.option("--follow-links", is_flag=True, help="Follow symbolic links that lead out of an input folder."),
+        click.option("--files-from", metavar="FILE", help="Also read input paths from FILE, one a line (- for stdin)."),
+        click.option("--null", "null_separated", is_flag=True, help="Paths in --files-from are separated by NUL bytes, as find -print0 writes them (also -0)."),
+        click.option("--report", "report_path", metavar="FILE", help="Write a JSON Lines report to FILE (- for stdout): one object per image, then a summary."),
+        click.option("--lock", "lock_path", metavar="FILE", help=f"Hold a lock on FILE for the run; if another run holds it, exit {EXIT_LOCKED} at once."),
     ]
     for option in reversed(options):
         command = option(command)
@@ -124,7 +144,24 @@ def job_options(command):
 # ---------------------------------------------------------------- commands
 
 
+class _Group(click.Group):
+    """The command group; reads a lone ``-0`` as ``--null``.
+
+    ``-0`` is not a click short option, because click would then read a
+    negative angle such as ``rotate -90`` as the flags ``-9`` and ``-0``.
+    """
+
+    def parse_args(self, ctx, args):
+        if "--" in args:
+            end = args.index("--")
+            args = [("--null" if arg == "-0" else arg) for arg in args[:end]] + args[end:]
+        else:
+            args = [("--null" if arg == "-0" else arg) for arg in args]
+        return super().parse_args(ctx, args)
+
+
 @click.group(
+    cls=_Group,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     epilog=EXIT_CODES_HELP,
 )
@@ -183,6 +220,8 @@ def flop(**options):
 @_example("imgq auto-orient phone/ -o upright/")
 def auto_orient(**options):
     """Apply the EXIF Orientation tag to the pixels and reset the tag (all 8 values)."""
+    if not options["auto_orient"]:
+        raise click.UsageError("auto-orient and --no-auto-orient contradict each other; drop one")
     _execute([], **options)
 
 
@@ -228,15 +267,23 @@ def convert_command(target_format, output_format, **options):
 @main.command()
 @click.option("--op", "operations", type=OPERATION, multiple=True, metavar="OP", help="An operation; repeat to chain them in order (see below).")
 @click.option("--fill", type=COLOUR, help="Colour of corners that rotations uncover, and of the canvas of extent, pad and fit.")
+@click.option("--preset", metavar="NAME", help="Take operations and options from preset NAME in imgq.toml; the command line overrides them.")
+@click.option("--config", metavar="FILE", type=click.Path(dir_okay=False), help="Read presets from FILE [default: imgq.toml in the current folder].")
 @job_options
 @_example("imgq run photos/ -o out/ --op rotate=90 --op 'resize=800x600>' --format webp")
-def run(operations, fill, **options):
+@click.pass_context
+def run(ctx, preset, config, **options):
     """Apply a chain of operations, in the order given.
 
     \b
     Operations:
     """
-    _execute(list(operations), fill=fill, **options)
+    if preset:
+        _apply_preset(ctx, preset, config, options)
+    elif config:
+        raise click.UsageError("--config needs --preset NAME")
+    operations = options.pop("operations")
+    _execute(list(operations), **options)
 
 
 # The list goes under the "Operations:" heading, above the example that
@@ -250,13 +297,58 @@ run.help = "\n\n".join([
 ])
 
 
+def _apply_preset(ctx: click.Context, name: str, config: str | None, options: dict) -> None:
+    """Fill the options not given on the command line from preset ``name``."""
+    try:
+        preset = load_preset(name, config)
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
+
+    by_key = {}
+    for param in ctx.command.params:
+        for opt in param.opts:
+            if opt.startswith("--"):
+                by_key[opt[2:]] = param
+    by_key.pop("preset", None)
+    by_key.pop("config", None)
+
+    for key, value in preset.items():
+        param = by_key.get(key)
+        if param is None:
+            known = ", ".join(sorted(by_key))
+            raise click.UsageError(f"unknown option {key!r} in preset {name!r}; use one of: {known}")
+        if ctx.get_parameter_source(param.name) is not click.core.ParameterSource.DEFAULT:
+            continue
+        if getattr(param, "is_flag", False) and not param.secondary_opts:
+            value = param.flag_value if value else param.default
+        try:
+            options[param.name] = param.type_cast_value(ctx, value)
+        except click.BadParameter as exc:
+            raise click.UsageError(f"invalid value for {key!r} in preset {name!r}: {exc.message}") from None
+
+
 # ---------------------------------------------------------------- running a job
 
 
 def _execute(operations, *, sources, output, in_place, output_format, quality, background,
              overwrite, auto_orient, max_pixels, jobs, chunk_size, dry_run, progress,
-             quiet, verbose, shard, scheduler, write_on, fill=None, **photo):
+             quiet, verbose, shard, scheduler, write_on, max_memory, timeout, update, follow_links,
+             files_from, null_separated, report_path, lock_path, use_manifest, fill=None, **photo):
+    if lock_path:
+        _take_lock(lock_path)
+    if not sources and not files_from:
+        raise click.UsageError("missing SOURCES: give files or folders, or --files-from FILE")
+    if report_path == "-" and output == STDOUT:
+        raise click.UsageError("--report - and -o - both write to stdout; give --report FILE")
+    if null_separated and not files_from:
+        raise click.UsageError("-0 (--null) applies to --files-from; give --files-from FILE too")
     dask = _dask_settings(scheduler, write_on)
+    if dask is not None:
+        # Dask workers run in folders of their own, so relative paths would
+        # point elsewhere there.
+        sources = tuple(source if source == "-" else os.path.abspath(source) for source in sources)
+        if output and output != "-":
+            output = os.path.join(os.path.abspath(output), "") if output.endswith(os.sep) else os.path.abspath(output)
     variants = pop_variants(photo, output_format)
     photo_fields = pipeline_settings(photo, operations)
     placement = one_file_placement(sources, output, in_place, output_format, dry_run, shard, remote=dask is not None)
@@ -275,36 +367,88 @@ def _execute(operations, *, sources, output, in_place, output_format, quality, b
         max_pixels=max_pixels or None,
         **photo_fields,
     )
-    settings = OutputSettings(quiet=quiet, verbose=verbose, progress=progress, in_place=in_place)
+    if use_manifest and not placement.output_root:
+        raise click.UsageError("--manifest needs -o/--output FOLDER, where the manifest is kept")
+    manifest_root = placement.output_root if use_manifest else None
+    settings = OutputSettings(
+        quiet=quiet, verbose=verbose, progress=progress, in_place=in_place,
+        report=report_path, manifest_root=manifest_root, pipeline=pipeline,
+    )
 
     started = time.perf_counter()
-    plan = make_plan(discover(list(sources)), placement)
+    found = _find_inputs(sources, files_from, null_separated, follow_links)
+    plan = make_plan(found, placement, Freshness(manifest_root, pipeline, update))
     if dry_run:
         _print_plan(plan)
-        sys.exit(0)
+        # As the real run would: 1 when some image would fail.
+        sys.exit(1 if plan.failed else 0)
 
     report = Report(planned=plan.planned)
+    if plan.planned == 0 and not quiet:
+        click.echo("imgq: no images found in the inputs (-v lists the paths passed over)", err=True)
     _report_plan(plan, report, settings)
-    _run_with_signals(plan, pipeline, EngineSettings(jobs, chunk_size, dask), settings, report)
+    _warn_without_jpegtran(plan, pipeline, settings)
+    remove_stale_temporary_files({os.path.dirname(job.output) or "." for job in plan.jobs})
+    engine = EngineSettings(jobs, chunk_size, timeout=timeout, max_memory=max_memory, dask=dask)
+    _run_with_signals(plan, pipeline, engine, settings, report)
     report.elapsed = time.perf_counter() - started
     if output == STDOUT and report.written:
         _send_to_stdout(placement.output_file)
 
     if not quiet or report.exit_code != 0:
         click.echo(f"imgq: {report.summary()}", err=True)
+    if report_path:
+        _append_summary(report_path, report)
     sys.exit(report.exit_code)
+
+
+def _take_lock(path: str) -> None:
+    """Hold the run lock until this process exits, or exit with EXIT_LOCKED."""
+    try:
+        lock.acquire(path)
+    except lock.LockHeld as exc:
+        click.echo(f"imgq: {exc}", err=True)
+        sys.exit(EXIT_LOCKED)
+    except OSError as exc:
+        click.echo(f"imgq: cannot open lock file {path}: {exc.strerror or exc}", err=True)
+        sys.exit(EXIT_FATAL)
+
+
+def _find_inputs(sources, files_from, null_separated, follow_links) -> list:
+    found = list(discover(list(sources), follow_links=follow_links))
+    if files_from:
+        try:
+            paths = read_list(files_from, null_separated)
+        except OSError as exc:
+            raise click.BadParameter(f"cannot read {files_from!r}: {exc.strerror or exc}", param_hint="'--files-from'") from None
+        found += listed(paths)
+    return found
+
+
+def _append_summary(path: str, report: Report) -> None:
+    try:
+        writer = JsonReport(path)
+        writer.summary(report)
+        writer.close()
+    except OSError as exc:
+        click.echo(f"imgq: cannot write the report {path}: {exc.strerror or exc}", err=True)
 
 
 def _dask_settings(scheduler, write_on):
     if not scheduler:
         return None
-    from imgq.dask_engine import DaskSettings, require_dask
+    from imgq.dask_engine import DaskSettings, require_dask, valid_address
 
     try:
         require_dask()
     except SchedulerError as exc:
         click.echo(f"imgq: {exc}", err=True)
         sys.exit(EXIT_USAGE)
+    if not valid_address(scheduler):
+        raise click.BadParameter(
+            f"invalid address {scheduler!r}: expected tcp://HOST:PORT, such as tcp://10.0.0.5:8786",
+            param_hint="'--scheduler'",
+        )
     return DaskSettings(scheduler, write_on)
 
 
@@ -319,7 +463,11 @@ def _placement(output, in_place, output_format, overwrite, dry_run, shard=None) 
         try:
             os.makedirs(output, exist_ok=True)
         except OSError as exc:
-            click.echo(f"imgq: cannot create output folder {output}: {exc.strerror or exc}", err=True)
+            click.echo(f"imgq: fatal: cannot create output folder {output}: {exc.strerror or exc}", err=True)
+            sys.exit(EXIT_FATAL)
+        problem = probe(output)
+        if problem:
+            click.echo(f"imgq: fatal: cannot write into output folder {output}: {problem}", err=True)
             sys.exit(EXIT_FATAL)
     return Placement(
         output_root=output, in_place=in_place, output_format=output_format, overwrite=overwrite, shard=shard
@@ -337,11 +485,11 @@ def _send_to_stdout(path: str) -> None:
 def _print_plan(plan) -> None:
     for job in plan.jobs:
         for output in [variant.output for variant in job.variants] or [job.output]:
-            click.echo(f"{job.source} -> {output}")
+            click.echo(f"{display_path(job.source)} -> {display_path(output)}")
     for source, reason in plan.skipped:
-        click.echo(f"{source} skipped: {reason}")
+        click.echo(f"{display_path(source)} skipped: {display_path(reason)}")
     for source, reason in plan.failed:
-        click.echo(f"{source} failed: {reason}")
+        click.echo(f"{display_path(source)} failed: {display_path(reason)}")
     click.echo(
         f"imgq: dry run: {len(plan.jobs)} to write, {len(plan.skipped)} to skip, "
         f"{len(plan.failed)} failing",
@@ -351,16 +499,50 @@ def _print_plan(plan) -> None:
 
 def _report_plan(plan, report: Report, settings: OutputSettings) -> None:
     """Print and count what planning already decided, before any work starts."""
+    if settings.report:
+        _write_plan_records(plan, settings.report)
     for source, reason in plan.failed:
-        click.echo(f"imgq: {source}: {reason}", err=True)
+        click.echo(f"imgq: {display_path(source)}: {display_path(reason)}", err=True)
         report.failures.append((source, reason))
     report.failed += len(plan.failed)
     report.skipped += len(plan.skipped)
     if settings.verbose:
         for source, reason in plan.skipped:
-            click.echo(f"imgq: skipped {source}: {reason}", err=True)
+            click.echo(f"imgq: skipped {display_path(source)}: {display_path(reason)}", err=True)
         for item in plan.ignored:
-            click.echo(f"imgq: ignored {item.path}: {item.skip_reason}", err=True)
+            click.echo(f"imgq: ignored {display_path(item.path)}: {item.skip_reason}", err=True)
+
+
+def _write_plan_records(plan, path: str) -> None:
+    """Start the JSON report with the images that planning skipped or failed."""
+    try:
+        writer = JsonReport(path, truncate=True)
+    except OSError as exc:
+        click.echo(f"imgq: fatal: cannot write the report {path}: {exc.strerror or exc}", err=True)
+        sys.exit(EXIT_FATAL)
+    for outcome, items in ((Outcome.SKIPPED, plan.skipped), (Outcome.FAILED, plan.failed)):
+        for source, reason in items:
+            writer.image(ImageResult(-1, source, "", outcome, reason))
+    writer.close()
+
+
+def _warn_without_jpegtran(plan, pipeline, settings: OutputSettings) -> None:
+    """Say once per run when JPEG rotations will be re-encoded for want of jpegtran."""
+    if settings.quiet or pipeline.lossless != "auto" or not (pipeline.operations or pipeline.auto_orient):
+        return
+    from imgq import lossless_jpeg
+
+    if not lossless_jpeg.is_lossless_chain(pipeline.operations) or pipeline.quality is not None:
+        return
+    if not any(job.output_format == "JPEG" for job in plan.jobs):
+        return
+    import shutil
+
+    if shutil.which("jpegtran") is None:
+        click.echo(
+            f"imgq: warning: JPEG outputs are re-encoded, not transformed losslessly: {lossless_jpeg.INSTALL_HINT}",
+            err=True,
+        )
 
 
 def _run_with_signals(plan, pipeline, engine, settings, report: Report) -> None:

@@ -11,11 +11,18 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
+import queue
+import shutil
 import sys
 from dataclasses import dataclass
 
-from imgq.report import ImageResult, Outcome, Report
+from imgq.children import COLLECTOR_NAME, parent_alive, prepare_child
+from imgq.formats import format_for_extension
+from imgq.jsonreport import JsonReport
+from imgq.manifest import Journal
+from imgq.pipeline import Pipeline
+from imgq.progress import ProgressLines
+from imgq.report import ImageResult, Outcome, Report, display_path
 
 
 @dataclass(frozen=True)
@@ -26,14 +33,46 @@ class OutputSettings:
     verbose: bool = False
     progress: bool | None = None
     in_place: bool = False
+    report: str | None = None
+    manifest_root: str | None = None
+    pipeline: Pipeline | None = None
 
 
 @dataclass(frozen=True)
 class WorkerLost:
-    """Control message: a worker died; its listed jobs without a result have failed."""
+    """Control message from the main process: a worker died holding these jobs.
 
-    jobs: tuple[tuple[int, str, str], ...]
-    reason: str
+    The collector takes in every result already on the queue and replies
+    with ``Unfinished``, which lists the jobs that still have no result.
+    """
+
+    worker_id: int
+    indices: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Unfinished:
+    """Control reply to ``WorkerLost``: the dead worker's jobs without a result."""
+
+    worker_id: int
+    indices: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class FailJobs:
+    """Control message from the main process: these jobs failed without a result.
+
+    Each item is ``(index, source, output, reason)``.
+    """
+
+    jobs: tuple[tuple[int, str, str, str], ...]
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Control message from the main process: a warning line to print."""
+
+    text: str
 
 
 STOP = "stop"
@@ -47,6 +86,11 @@ class Collector:
         self.settings = settings
         self.received: set[int] = set()
         self._bar = _make_bar(total, settings)
+        self._lines = _make_lines(total, settings) if self._bar is None else None
+        self._json = JsonReport(settings.report) if settings.report else None
+        self._journal = None
+        if settings.manifest_root and settings.pipeline is not None:
+            self._journal = Journal(settings.manifest_root, settings.pipeline)
 
     def handle(self, result: ImageResult) -> None:
         """Account for one image's result: place its output or report its failure."""
@@ -57,21 +101,28 @@ class Collector:
         if result.outcome is Outcome.WRITTEN:
             self._place(result)
         self.report.count(result)
+        self._record(result)
 
         if result.outcome is Outcome.FAILED:
-            self.write(f"imgq: {result.source}: {result.reason}")
+            self.write(f"imgq: {display_path(result.source)}: {display_path(result.reason)}")
             if result.detail and self.settings.verbose:
                 self.write(result.detail.rstrip())
         for note in result.notes:
-            self.write(f"imgq: warning: {result.source}: {note}", always=False)
+            self.write(f"imgq: warning: {display_path(result.source)}: {note}", always=False)
         if self._bar is not None:
             self._bar.update(1)
+        elif self._lines is not None:
+            self._lines.update(result.outcome is Outcome.FAILED)
 
-    def fail_unfinished(self, lost: WorkerLost) -> None:
-        """Mark each job of a dead worker that has no result yet as failed."""
-        for index, source, output in lost.jobs:
+    def unfinished(self, lost: WorkerLost) -> Unfinished:
+        """Return which jobs of a dead worker have no result yet."""
+        return Unfinished(lost.worker_id, tuple(index for index in lost.indices if index not in self.received))
+
+    def fail_jobs(self, message: FailJobs) -> None:
+        """Account for jobs that no worker will finish as failed."""
+        for index, source, output, reason in message.jobs:
             if index not in self.received:
-                self.handle(ImageResult(index, source, output, Outcome.FAILED, lost.reason))
+                self.handle(ImageResult(index, source, output, Outcome.FAILED, reason))
 
     def write(self, line: str, always: bool = True) -> None:
         """Print a line on stderr without tearing the progress bar."""
@@ -83,10 +134,24 @@ class Collector:
             print(line, file=sys.stderr, flush=True)
 
     def close(self) -> Report:
-        """Close the progress bar and return the report."""
+        """Close the progress bar, the JSON report and the manifest, and return the report."""
         if self._bar is not None:
             self._bar.close()
+        if self._json is not None:
+            self._json.close()
+        if self._journal is not None:
+            self._journal.close()
         return self.report
+
+    def _record(self, result: ImageResult) -> None:
+        """Write the image's JSON report line and, for a written output, its manifest line."""
+        if self._json is not None:
+            self._json.image(result)
+        if self._journal is not None and result.outcome is Outcome.WRITTEN:
+            fmt = self.settings.pipeline.output_format or format_for_extension(result.output) or "PNG"
+            warning = self._journal.record(result.output, fmt, result.bytes_in, result.mtime_ns)
+            if warning:
+                self.write(f"imgq: warning: {warning}")
 
     def _place(self, result: ImageResult) -> None:
         try:
@@ -140,6 +205,12 @@ def _write_file(path: str, data: bytes) -> None:
         raise
 
 
+def _make_lines(total: int, settings: OutputSettings) -> ProgressLines | None:
+    if settings.quiet or settings.progress is False:
+        return None
+    return ProgressLines(total)
+
+
 def _make_bar(total: int, settings: OutputSettings):
     if settings.quiet or settings.progress is False:
         return None
@@ -160,31 +231,44 @@ def _make_bar(total: int, settings: OutputSettings):
     )
 
 
-def collector_main(result_queue, control, report_connection, total: int, settings: OutputSettings) -> None:
+def collector_main(result_queue, control, report_connection, total: int, settings: OutputSettings, parent_pid: int) -> None:
     """Run the collector process until every planned image is accounted for.
 
     The run ends by accounting, never by ``Queue.empty()``: the loop stops
     when ``total`` distinct results have arrived, or when the main process
-    sends STOP.
+    sends STOP or is gone.
     """
-    import queue
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    prepare_child(COLLECTOR_NAME, parent_pid)
     collector = Collector(total, settings)
     while len(collector.received) < total:
         try:
             _handle_message(collector, result_queue.get(timeout=0.05))
         except queue.Empty:
-            pass
-        if control.poll():
-            message = control.recv()
-            if message == STOP:
+            if not parent_alive(parent_pid):
                 break
-            # Everything the dead worker sent is already in the pipe, because
-            # it sent it before it died; take that in before failing the rest.
-            _drain(result_queue, collector)
-            collector.fail_unfinished(message)
-    report_connection.send(collector.close())
+        try:
+            if control.poll() and not _obey(control, control.recv(), result_queue, collector):
+                break
+        except (EOFError, OSError):
+            break
+    with contextlib.suppress(OSError):
+        report_connection.send(collector.close())
+
+
+def _obey(control, message, result_queue, collector: Collector) -> bool:
+    """Carry out one control message; return False on STOP."""
+    if message == STOP:
+        return False
+    if isinstance(message, WorkerLost):
+        # Every result the dead worker wrote is whole in the pipe by now;
+        # take them in before naming the unfinished jobs.
+        _drain(result_queue, collector)
+        control.send(collector.unfinished(message))
+    elif isinstance(message, FailJobs):
+        collector.fail_jobs(message)
+    elif isinstance(message, Notice):
+        collector.write(message.text, always=False)
+    return True
 
 
 def _handle_message(collector: Collector, message) -> None:

@@ -46,6 +46,19 @@ def require_dask() -> None:
         raise SchedulerError(f"--scheduler needs the Dask extra, which is not installed: {INSTALL_HINT}") from exc
 
 
+def valid_address(address: str) -> bool:
+    """Return True if ``address`` parses as a Dask scheduler address with a port."""
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    try:
+        protocol, location = parse_address(address)
+        if protocol in {"tcp", "tls", "ws", "wss"}:
+            parse_host_port(location)
+    except ValueError:
+        return False
+    return True
+
+
 def process_chunk(chunk: list[ImageJob], pipeline: Pipeline, write_on: str, run_started_ns: int) -> list[ImageResult]:
     """Process one chunk on a Dask worker and return its result records."""
     configure_pillow(pipeline)
@@ -94,7 +107,7 @@ def run_on_dask(
 
     try:
         client = Client(dask.address, timeout=dask.connect_timeout)
-    except (OSError, TimeoutError) as exc:
+    except (OSError, TimeoutError, ValueError) as exc:
         raise SchedulerError(f"cannot reach the Dask scheduler at {dask.address}: {exc}") from exc
 
     total = sum(len(chunk) for chunk in chunks)

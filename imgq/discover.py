@@ -50,6 +50,7 @@ def discover(inputs: list[str], follow_links: bool = False) -> Iterator[Found]:
 
 def _walk(root: str, extensions: frozenset[str], follow_links: bool) -> Iterator[Found]:
     seen_dirs: set[tuple[int, int]] = set()
+    real_root = os.path.realpath(root)
     for folder, dirs, files in os.walk(root, followlinks=follow_links):
         if follow_links:
             # Followed links can lead back up the tree; visit each folder once.
@@ -62,7 +63,18 @@ def _walk(root: str, extensions: frozenset[str], follow_links: bool) -> Iterator
         dirs.sort()
         for name in sorted(files):
             path = os.path.join(folder, name)
-            yield Found(path, root, _skip_reason(name, extensions))
+            reason = _skip_reason(name, extensions)
+            if not reason and not follow_links and _leaves_root(path, real_root):
+                reason = "link to a file outside the input folder, not followed (use --follow-links)"
+            yield Found(path, root, reason)
+
+
+def _leaves_root(path: str, real_root: str) -> bool:
+    """Return True for a symbolic link whose target lies outside ``real_root``."""
+    if not os.path.islink(path):
+        return False
+    target = os.path.realpath(path)
+    return os.path.commonpath([target, real_root]) != real_root
 
 
 def _skip_reason(name: str, extensions: frozenset[str]) -> str:

@@ -5,14 +5,19 @@ The parallel engine has three kinds of process:
 * the main process, which hands out chunks, one at a time, to workers that
   ask for one, and watches every process for an unexpected exit;
 * worker processes, which process a chunk and put one ``ImageResult`` per
-  image on a bounded ``multiprocessing.Queue``;
-* the collector process, which takes results off that queue and sends the
+  image into a bounded result channel (``results.ResultChannel``, one pipe
+  with atomic writes, so a worker killed at any moment cannot jam it);
+* the collector process, which takes results off that channel and sends the
   final ``Report`` back when every job is accounted for.
 
 Because the main process knows which jobs each worker was given, a worker
-that dies (killed, out of memory, segfault) cannot hang the run: its jobs
-without a result are reported as failed, and a replacement worker takes the
-remaining chunks.
+that dies (killed, out of memory, segfault) cannot hang the run. The main
+process asks the collector which of the dead worker's jobs have no result,
+and hands each of them out again, alone in a chunk of its own, to a
+replacement worker. A job that was already on its second try when its
+worker died is reported as failed. A worker stuck on one image for longer
+than ``--timeout`` is killed the same way, and that image is reported as
+timed out.
 """
 
 from __future__ import annotations
@@ -21,15 +26,19 @@ import contextlib
 import math
 import os
 import signal
+import time
 from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from imgq.collect import STOP, Collector, OutputSettings, WorkerLost, collector_main
+from imgq import testhooks
+from imgq.collect import STOP, Collector, FailJobs, Notice, OutputSettings, Unfinished, WorkerLost, collector_main
+from imgq.memory import INDEX, SLOT_FIELDS, STARTED, MemoryGate, clear_slot, default_budget, make_slots
 from imgq.pipeline import Pipeline
 from imgq.plan import ImageJob
-from imgq.report import Report
-from imgq.work import configure_pillow, process_image, worker_main
+from imgq.report import ImageResult, Outcome, Report
+from imgq.results import ResultChannel
+from imgq.work import ImageTimeout, configure_pillow, process_image, worker_main
 
 if TYPE_CHECKING:
     import multiprocessing.process
@@ -62,6 +71,8 @@ class EngineSettings:
 
     jobs: int | None = None
     chunk_size: int | None = None
+    timeout: float | None = None
+    max_memory: int | None = None
     dask: object | None = None  # a dask_engine.DaskSettings, to run on a Dask cluster
 
 
@@ -117,20 +128,52 @@ def run_jobs(
     chunks = make_chunks(jobs, engine.chunk_size, wanted)
     workers = max(1, min(wanted, len(chunks)))
     if workers == 1:
-        run_serial(jobs, pipeline, output, report)
+        run_serial(jobs, pipeline, engine, output, report)
     else:
-        ProcessEngine(chunks, pipeline, workers, output).run(report)
+        ProcessEngine(chunks, pipeline, workers, output, engine).run(report)
 
 
-def run_serial(jobs: list[ImageJob], pipeline: Pipeline, output: OutputSettings, report: Report) -> None:
+def run_serial(
+    jobs: list[ImageJob], pipeline: Pipeline, engine: EngineSettings, output: OutputSettings, report: Report
+) -> None:
     """Process the jobs in this process, through the same worker and collector code."""
     configure_pillow(pipeline)
+    # One image at a time needs no gate unless --max-memory asks for its
+    # check; skipping it spares a one-image run the psutil import.
+    gate = MemoryGate(default_budget(engine.max_memory)) if engine.max_memory or len(jobs) > 1 else None
     collector = Collector(len(jobs), output)
     try:
         for job in jobs:
-            collector.handle(process_image(job, pipeline))
+            collector.handle(_process_with_alarm(job, pipeline, gate, engine.timeout))
     finally:
         report.merge(collector.close())
+
+
+def _process_with_alarm(job: ImageJob, pipeline: Pipeline, gate: MemoryGate | None, timeout: float | None) -> ImageResult:
+    """Process one image in this process, interrupted by SIGALRM after ``timeout`` seconds.
+
+    NOTE: the alarm interrupts Python code only; a decoder that loops inside
+    one C call is stopped only by the process engine's kill.
+    """
+    if not timeout:
+        testhooks.before_image(job.source, in_worker=False)
+        return process_image(job, pipeline, gate)
+
+    def expire(signum, frame):
+        raise ImageTimeout(f"timed out after {timeout:g} s (--timeout)")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, timeout)
+    try:
+        testhooks.before_image(job.source, in_worker=False)
+        return process_image(job, pipeline, gate)
+    except ImageTimeout as exc:
+        with contextlib.suppress(OSError):
+            os.remove(job.temp)
+        return ImageResult(job.index, job.source, job.output, Outcome.FAILED, str(exc))
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 @dataclass
@@ -138,27 +181,39 @@ class _Worker:
     process: multiprocessing.process.BaseProcess
     connection: object
     jobs: list[ImageJob]
+    slot: int
+    timed_out: int | None = None
 
 
 class ProcessEngine:
-    """Worker processes and a collector process around one bounded result queue."""
+    """Worker processes and a collector process around one bounded result channel."""
 
-    def __init__(self, chunks: list[list[ImageJob]], pipeline: Pipeline, workers: int, output: OutputSettings):
+    def __init__(
+        self, chunks: list[list[ImageJob]], pipeline: Pipeline, workers: int, output: OutputSettings,
+        engine: EngineSettings = EngineSettings(),
+    ):
         self.pending = deque(chunks)
         self.total = sum(len(chunk) for chunk in chunks)
+        self.jobs_by_index = {job.index: job for chunk in chunks for job in chunk}
         self.pipeline = pipeline
         self.worker_count = workers
         self.output = output
         # Imported here, so that a run on one image never loads multiprocessing.
         import multiprocessing
 
+        self.timeout = engine.timeout
+        self.budget = default_budget(engine.max_memory)
+        # Jobs handed out again after their worker died, and the workers whose
+        # unfinished jobs the collector has not named yet.
+        self.retried: set[int] = set()
+        self.lost: dict[int, tuple[str, int | None]] = {}
         methods = multiprocessing.get_all_start_methods()
         self.context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-        # A few results per worker keep every worker busy while the collector
-        # writes; more would only hold encoded files waiting in memory.
-        self.results = self.context.Queue(maxsize=4 * workers)
+        self.results = ResultChannel(self.context)
         self.workers: dict[int, _Worker] = {}
         self.next_worker_id = 0
+        self.slots = make_slots(self.context, workers)
+        self.free_slots = list(range(workers))
         self.report: Report | None = None
 
     def run(self, report: Report) -> None:
@@ -167,16 +222,15 @@ class ProcessEngine:
         self.report_reader, report_writer = self.context.Pipe(duplex=False)
         self.collector = self._start(
             collector_main,
-            (self.results, collector_control, report_writer, self.total, self.output),
+            (self.results, collector_control, report_writer, self.total, self.output, os.getpid()),
         )
         collector_control.close()
         report_writer.close()
         try:
-            for _ in range(self.worker_count):
-                self._start_worker()
+            self._top_up_workers()
             self._loop()
         except BaseException:
-            self._stop()
+            self._stop_quickly()
             raise
         finally:
             self._end_workers()
@@ -186,23 +240,30 @@ class ProcessEngine:
     def _loop(self) -> None:
         from multiprocessing.connection import wait
 
+        # With --timeout, look at the workers often enough to end a stuck
+        # one within about a tenth of the limit.
+        tick = min(1.0, max(0.05, self.timeout / 10)) if self.timeout else 1.0
         while self.report is None:
             live = list(self.workers.values())
-            watched = [self.report_reader, self.collector.sentinel]
+            watched = [self.report_reader, self.collector.sentinel, self.control]
             watched += [worker.process.sentinel for worker in live]
             watched += [worker.connection for worker in live]
-            ready = set(wait(watched, timeout=1.0))
+            ready = set(wait(watched, timeout=tick))
 
             if self.report_reader in ready:
                 self._receive_report()
                 return
             if self.collector.sentinel in ready:
                 raise FatalError(f"the collector process died ({_exit_reason(self.collector.exitcode)})")
+            if self.control in ready:
+                self._receive_control()
             for worker_id, worker in list(self.workers.items()):
                 if worker.process.sentinel in ready:
                     self._worker_exited(worker_id, worker)
                 elif worker.connection in ready:
                     self._serve(worker)
+            if self.timeout:
+                self._end_stuck_workers()
 
     def _serve(self, worker: _Worker) -> None:
         """Answer a worker's request for work with the next chunk, or None to stop."""
@@ -220,31 +281,88 @@ class ProcessEngine:
         worker.process.join()
         worker.connection.close()
         del self.workers[worker_id]
+        clear_slot(self.slots, worker.slot)
+        self.free_slots.append(worker.slot)
+
         code = worker.process.exitcode
         if code != 0 and worker.jobs:
-            reason = f"worker process died ({_exit_reason(code)})"
-            lost = tuple((job.index, job.source, job.output) for job in worker.jobs)
-            self.control.send(WorkerLost(lost, reason))
-        if self.pending:
+            self.lost[worker_id] = (_exit_reason(code), worker.timed_out)
+            self.control.send(WorkerLost(worker_id, tuple(job.index for job in worker.jobs)))
+        self._top_up_workers()
+
+    def _receive_control(self) -> None:
+        """Take the collector's list of a dead worker's unfinished jobs, and retry or fail each."""
+        try:
+            message = self.control.recv()
+        except (EOFError, OSError):
+            return
+        if not isinstance(message, Unfinished) or message.worker_id not in self.lost:
+            return
+
+        exit_reason, timed_out = self.lost.pop(message.worker_id)
+        reason = f"worker process died ({exit_reason})"
+        failed, retries = [], []
+        for index in message.indices:
+            job = self.jobs_by_index[index]
+            if index == timed_out:
+                failed.append((index, job.source, job.output, f"timed out after {self.timeout:g} s (--timeout)"))
+            elif index in self.retried:
+                failed.append((index, job.source, job.output, reason))
+            else:
+                self.retried.add(index)
+                retries.append([job])
+
+        if retries:
+            cause = "was stuck past --timeout and ended" if timed_out is not None else f"ended ({exit_reason})"
+            self.control.send(Notice(
+                f"imgq: warning: a worker {cause}; retrying its {len(retries)} unfinished images one at a time"
+            ))
+        if failed:
+            self.control.send(FailJobs(tuple(failed)))
+        # Retries go first, each alone, so that a second death names its image.
+        self.pending.extendleft(reversed(retries))
+        self._top_up_workers()
+
+    def _end_stuck_workers(self) -> None:
+        """Kill each worker that has spent longer than --timeout on one image."""
+        now = time.monotonic()
+        for worker in self.workers.values():
+            base = worker.slot * SLOT_FIELDS
+            started = self.slots[base + STARTED]
+            index = int(self.slots[base + INDEX])
+            if worker.timed_out is None and index >= 0 and started and now - started > self.timeout:
+                worker.timed_out = index
+                worker.process.kill()
+
+    def _top_up_workers(self) -> None:
+        """Start workers until there are enough for the chunks still to hand out."""
+        wanted = min(self.worker_count, len(self.workers) + len(self.pending))
+        while len(self.workers) < wanted and self.free_slots:
             self._start_worker()
 
     def _start_worker(self) -> None:
         parent_end, child_end = self.context.Pipe()
         worker_id = self.next_worker_id
         self.next_worker_id += 1
-        process = self._start(worker_main, (worker_id, child_end, self.results, self.pipeline))
+        slot = self.free_slots.pop()
+        gate = MemoryGate(self.budget, self.slots, slot)
+        process = self._start(worker_main, (worker_id, child_end, self.results, self.pipeline, gate, os.getpid()))
         child_end.close()
-        self.workers[worker_id] = _Worker(process, parent_end, [])
+        self.workers[worker_id] = _Worker(process, parent_end, [], slot)
 
     def _start(self, target, args):
-        # Children start with SIGINT ignored, so that Ctrl-C reaches only the
-        # main process, which then ends them in order.
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        # Children start with SIGINT and SIGTERM blocked until they ignore
+        # SIGINT (children.prepare_child), so that Ctrl-C reaches only the
+        # main process, which then ends them in order. Blocking rather than
+        # ignoring them here keeps a signal sent to the main process during
+        # the fork pending instead of lost.
+        blocked = {signal.SIGINT, signal.SIGTERM}
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
         try:
             process = self.context.Process(target=target, args=args, daemon=True)
             process.start()
         finally:
-            signal.signal(signal.SIGINT, previous)
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
         return process
 
     def _receive_report(self) -> None:
@@ -253,6 +371,23 @@ class ProcessEngine:
         except (EOFError, OSError) as exc:
             raise FatalError("the collector process ended without a report") from exc
         self.collector.join(SHUTDOWN_GRACE)
+
+    def _stop_quickly(self) -> None:
+        """Stop early; a second SIGINT or SIGTERM meanwhile kills every child at once."""
+        previous = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+
+        def kill_children(signum, frame):
+            for process in [self.collector] + [worker.process for worker in self.workers.values()]:
+                with contextlib.suppress(OSError, ValueError):
+                    process.kill()
+
+        for number in previous:
+            signal.signal(number, kill_children)
+        try:
+            self._stop()
+        finally:
+            for number, handler in previous.items():
+                signal.signal(number, handler)
 
     def _stop(self) -> None:
         """Stop early: end the workers, then ask the collector for its counts so far."""

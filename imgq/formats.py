@@ -87,11 +87,16 @@ def readable_extensions() -> frozenset[str]:
 
 def format_for_extension(path: str) -> str | None:
     """Return the Pillow format that writes files named like ``path``, or None."""
-    ext = os.path.splitext(path)[1].lower()
-    fmt = _format_of_extension(ext) if ext else None
+    fmt = known_format_for_extension(path)
     if fmt is None or fmt not in Image.SAVE:
         return None
     return fmt
+
+
+def known_format_for_extension(path: str) -> str | None:
+    """Return the Pillow format registered for the extension of ``path``, writable or not."""
+    ext = os.path.splitext(path)[1].lower()
+    return _format_of_extension(ext) if ext else None
 
 
 def writable_format(name: str) -> str:

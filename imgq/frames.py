@@ -78,10 +78,9 @@ def keeps_all_frames(input_format: str | None, output_format: str) -> bool:
 def first_only(input_format: str | None, count: int, output_format: str, strict: bool) -> str:
     """Return the warning for keeping one of ``count`` frames; raise FrameError if ``strict``."""
     kind = "pages" if input_format == "TIFF" else "frames"
-    message = f"kept only the first of {count} {kind}: {output_format} output cannot hold them all"
     if strict:
-        raise FrameError(f"{message} (--strict)")
-    return message
+        raise FrameError(f"the image has {count} {kind} and {output_format} holds only one (--strict)")
+    return f"kept only the first of {count} {kind}: {output_format} output cannot hold them all"
 
 
 def read_sequence(source: Image.Image, output_format: str, strict: bool = False) -> Sequence:

@@ -62,8 +62,12 @@ class Placement:
     variants: tuple[Variant, ...] = ()
 
 
-def make_plan(found: Iterable[Found], placement: Placement) -> Plan:
-    """Plan an output for every discovered image."""
+def make_plan(found: Iterable[Found], placement: Placement, freshness=None) -> Plan:
+    """Plan an output for every discovered image.
+
+    ``freshness`` (a ``manifest.Freshness``) decides which existing outputs
+    are up to date and which are stale and may be replaced.
+    """
     plan = Plan()
     candidates: list[tuple[str, str, str, str]] = []
     seen_sources: set[str] = set()
@@ -95,13 +99,27 @@ def make_plan(found: Iterable[Found], placement: Placement) -> Plan:
     token = f"{os.getpid():x}"
     for source, outputs in _group_by_source(candidates).items():
         existing = [output for output, _ in outputs if _exists(output) and not _may_replace(source, output, placement)]
+        up_to_date, stale = _freshness(freshness, source, outputs, placement)
         if source in rejected:
             plan.failed.append((source, rejected[source]))
-        elif existing:
+        elif up_to_date:
+            plan.skipped.append((source, f"{up_to_date}: {outputs[0][0]}"))
+        elif existing and not stale:
             plan.skipped.append((source, f"output exists: {existing[0]} (use --overwrite)"))
         else:
             plan.jobs.append(_job(len(plan.jobs), source, outputs, placement, token))
     return plan
+
+
+def _freshness(freshness, source: str, outputs: list[tuple[str, str]], placement: Placement) -> tuple[str, bool]:
+    """Return ``(skip reason, may replace)`` from the manifest and --update, for one existing output.
+
+    NOTE: images with several outputs (--variant) are not tracked this way.
+    """
+    if freshness is None or placement.overwrite or len(outputs) != 1 or not _exists(outputs[0][0]):
+        return "", False
+    output, fmt = outputs[0]
+    return freshness.check(source, output, fmt)
 
 
 def _job(index: int, source: str, outputs: list[tuple[str, str]], placement: Placement, token: str) -> ImageJob:

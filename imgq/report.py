@@ -11,8 +11,27 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_FATAL = 3
 EXIT_UNAVAILABLE = 69  # sysexits.h EX_UNAVAILABLE: the Dask scheduler cannot be reached
+EXIT_LOCKED = 75
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143
+
+
+def display_path(path: str) -> str:
+    """Return ``path`` printable on one line: control characters and undecodable bytes escaped.
+
+    A byte that is not UTF-8 (kept by ``surrogateescape``) shows as ``\\xNN``
+    and a newline as ``\\n``, so one failure stays one line of a log.
+    """
+    parts = []
+    for char in path:
+        code = ord(char)
+        if 0xDC80 <= code <= 0xDCFF:
+            parts.append(f"\\x{code - 0xDC00:02x}")
+        elif char.isprintable():
+            parts.append(char)
+        else:
+            parts.append(repr(char)[1:-1])
+    return "".join(parts)
 
 
 class Outcome(str, enum.Enum):
@@ -43,6 +62,7 @@ class ImageResult:
     height: int | None = None
     bytes_in: int | None = None
     bytes_out: int | None = None
+    mtime_ns: int | None = None
     milliseconds: float = 0.0
     notes: tuple[str, ...] = ()
     # (temporary file, output, encoded bytes or None) of each variant after

@@ -3,7 +3,7 @@
 With exactly one input file (or ``-`` for standard input), ``-o PATH`` names
 the output file itself, as ``cp`` and ImageMagick's ``convert`` do, unless
 PATH is an existing folder or ends with a slash. The output format comes
-from ``--format``, else from PATH's extension, else from the input's. The
+from ``--format``, else from PATH's extension, else from the input's extension. The
 named file is replaced when it exists, because naming it is the request to
 write it, and make reruns a recipe exactly when its target must be replaced.
 
@@ -19,7 +19,7 @@ import sys
 
 import click
 
-from imgq.formats import PREFERRED_EXTENSION, format_for_extension
+from imgq.formats import PREFERRED_EXTENSION, format_for_extension, known_format_for_extension
 from imgq.plan import Placement
 from imgq.streams import STDIN, STDOUT, stdout_staging_file
 
@@ -130,6 +130,12 @@ def _check_parent(output: str) -> None:
 def _output_format(output: str, requested: str | None, reading_stdin: bool) -> str | None:
     """Return the format to write PATH in; None keeps the input's format."""
     from_name = format_for_extension(output)
+    unwritable = known_format_for_extension(output)
+    if requested is None and from_name is None and unwritable is not None:
+        raise click.UsageError(
+            f"imgq cannot write {unwritable} files such as {output}; name the output .png, .tif, .jpg "
+            "or .webp, or give --format"
+        )
     if requested is not None and from_name is not None and requested != from_name:
         raise click.UsageError(
             f"--format {requested} and the output name {output} ({from_name}) disagree; give one of them"

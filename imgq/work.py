@@ -12,7 +12,6 @@ import contextlib
 import io
 import os
 import re
-import signal
 import struct
 import sys
 import time
@@ -21,16 +20,18 @@ import zlib
 
 from PIL import Image, ImageFile, UnidentifiedImageError
 
-from imgq import heif, lossless_jpeg
+from imgq import heif, lossless_jpeg, testhooks
+from imgq.children import prepare_child
 from imgq.encode import encode
 from imgq.frames import FrameError
 from imgq.layout import OperationError
+from imgq.memory import MemoryGate, MemoryLimitError
 from imgq.ops import exif_orientation
 from imgq.pipeline import Pipeline
 from imgq.plan import ImageJob
 from imgq.render import Rendered, render, render_variants
 from imgq.report import ImageResult, Outcome
-from imgq.streams import open_source, source_size
+from imgq.streams import STDIN, open_source, source_size
 
 # Errors that damaged or hostile files raise from Pillow's decoders. Several
 # are not OSError: PNG text-chunk bombs raise ValueError, some TIFFs raise
@@ -67,6 +68,10 @@ class OutputError(Exception):
     """Writing the encoded output to the temporary file failed."""
 
 
+class ImageTimeout(Exception):
+    """The ``-j 1`` run's alarm fired: one image took longer than --timeout."""
+
+
 def configure_pillow(pipeline: Pipeline) -> None:
     """Set Pillow's process-wide limits from the pipeline, once per process."""
     # Pillow raises DecompressionBombError above twice MAX_IMAGE_PIXELS and only
@@ -82,9 +87,9 @@ def configure_pillow(pipeline: Pipeline) -> None:
         Image.core.set_blocks_max(BLOCK_CACHE_BLOCKS)
 
 
-def worker_main(worker_id: int, connection, result_queue, pipeline: Pipeline) -> None:
+def worker_main(worker_id: int, connection, result_queue, pipeline: Pipeline, gate: MemoryGate, parent_pid: int) -> None:
     """Run one worker process: ask for a chunk, process it, repeat until told to stop."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    prepare_child("imgq-worker", parent_pid)
     configure_pillow(pipeline)
     while True:
         try:
@@ -94,10 +99,10 @@ def worker_main(worker_id: int, connection, result_queue, pipeline: Pipeline) ->
             return
         if chunk is None:
             return
-        _process_chunk(chunk, pipeline, result_queue)
+        _process_chunk(chunk, pipeline, result_queue, gate)
 
 
-def _process_chunk(chunk: list[ImageJob], pipeline: Pipeline, result_queue) -> None:
+def _process_chunk(chunk: list[ImageJob], pipeline: Pipeline, result_queue, gate: MemoryGate) -> None:
     """Process a chunk and put its results on the queue in lists.
 
     One queue message per small image cost more than the image itself: a
@@ -108,7 +113,10 @@ def _process_chunk(chunk: list[ImageJob], pipeline: Pipeline, result_queue) -> N
     batch: list[ImageResult] = []
     last_put = time.monotonic()
     for job in chunk:
-        batch.append(process_image(job, pipeline))
+        gate.begin(job.index)
+        testhooks.before_image(job.source, in_worker=True)
+        batch.append(process_image(job, pipeline, gate))
+        gate.end()
         if len(batch) >= RESULT_BATCH or time.monotonic() - last_put >= RESULT_BATCH_SECONDS:
             result_queue.put(batch)
             batch = []
@@ -117,22 +125,26 @@ def _process_chunk(chunk: list[ImageJob], pipeline: Pipeline, result_queue) -> N
         result_queue.put(batch)
 
 
-def process_image(job: ImageJob, pipeline: Pipeline, in_memory: bool = False) -> ImageResult:
+def process_image(
+    job: ImageJob, pipeline: Pipeline, gate: MemoryGate | None = None, in_memory: bool = False
+) -> ImageResult:
     """Process one image into its temporary output file and return the result record.
 
     With ``in_memory``, the encoded output is returned in ``ImageResult.data``
-    instead, for a collector on another machine to write.
+    instead, for a collector on another machine to write. ``gate`` reserves
+    memory for the decoded image first.
     """
     started = time.perf_counter()
     result = ImageResult(job.index, job.source, job.output, Outcome.FAILED)
     try:
         result.bytes_in = source_size(job.source)
+        result.mtime_ns = None if job.source == STDIN else os.stat(job.source).st_mtime_ns
         if result.bytes_in == 0:
             result.reason = "empty file (0 bytes)"
         else:
-            _convert(job, pipeline, result, in_memory)
+            _convert(job, pipeline, result, gate, in_memory)
             result.outcome = Outcome.WRITTEN
-    except (OutputError, FrameError, OperationError, lossless_jpeg.LosslessError) as exc:
+    except (OutputError, FrameError, OperationError, lossless_jpeg.LosslessError, MemoryLimitError, ImageTimeout) as exc:
         result.reason = str(exc)
     except DECODE_ERRORS as exc:
         result.reason = describe_error(exc)
@@ -152,7 +164,7 @@ def process_image(job: ImageJob, pipeline: Pipeline, in_memory: bool = False) ->
     return result
 
 
-def _convert(job: ImageJob, pipeline: Pipeline, result: ImageResult, in_memory: bool) -> None:
+def _convert(job: ImageJob, pipeline: Pipeline, result: ImageResult, gate: MemoryGate | None, in_memory: bool) -> None:
     notes: list[str] = []
     with _quiet_native_stderr(), warnings.catch_warnings():
         # Pillow warns about large images (imgq applies --max-pixels itself)
@@ -163,6 +175,8 @@ def _convert(job: ImageJob, pipeline: Pipeline, result: ImageResult, in_memory: 
             output = None if job.variants else lossless_jpeg.transform(source, job, pipeline, notes)
             if output is None:
                 _request_draft(source, pipeline)
+                if gate is not None:
+                    gate.reserve(source)
                 # Load before anything else reads the image: after a failed first
                 # load, a second load can "succeed" with rows silently missing.
                 source.load()

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
+# The shared test data sits beside the repository; IMGQ_SHARED points elsewhere.
+SHARED = Path(os.environ.get("IMGQ_SHARED", REPO.parent / "shared"))
 CORPUS = SHARED / "corpus"
 CASES = SHARED / "cases"
 

@@ -277,3 +277,35 @@ def _wait_for_worker(process) -> psutil.Process:
             return children[-1]
         time.sleep(0.05)
     raise AssertionError("imgq did not start its worker processes")
+
+
+def test_auto_orient_with_no_auto_orient_rejected(tmp_path, imgq):
+    Image.new("RGB", (2, 2)).save(tmp_path / "a.png")
+
+    run = imgq("auto-orient", tmp_path / "a.png", "-o", tmp_path / "out/", "--no-auto-orient")
+
+    assert run.returncode == 2
+    assert "contradict" in run.stderr
+
+
+def test_dry_run_exits_1_when_images_would_fail(tmp_path, imgq):
+    for name in ("photo.png", "photo.jpg"):
+        Image.new("RGB", (4, 4)).save(tmp_path / name)
+
+    run = imgq("convert", "webp", tmp_path, "-o", tmp_path / "out", "--dry-run")
+
+    assert run.returncode == 1
+    assert "2 failing" in run.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_empty_input_folder_says_so(tmp_path, imgq):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "notes.txt").write_text("no images here")
+
+    run = imgq("flip", tmp_path / "empty", "-o", tmp_path / "out", "-q")
+
+    assert run.returncode == 0
+    assert run.stderr == ""
+    loud = imgq("flip", tmp_path / "empty", "-o", tmp_path / "out")
+    assert "no images found" in loud.stderr

@@ -203,3 +203,28 @@ def test_invalid_shard_rejected(tmp_path, value):
 
     assert run.returncode == 2
     assert "invalid shard" in run.stderr
+
+
+@pytest.mark.parametrize("write_on", ["client", "workers"])
+def test_dask_relative_paths_resolve_here(tmp_path, cluster, write_on):
+    local_cluster, _ = cluster
+    make_images(tmp_path / "in", 3)
+
+    run = run_imgq(
+        "flip", "in", "-o", "out", "--scheduler", local_cluster.scheduler_address, "--write-on", write_on,
+        cwd=tmp_path,
+    )
+
+    assert run.returncode == 0, run.stderr
+    assert len(list((tmp_path / "out").rglob("*.png"))) == 3
+
+
+def test_malformed_scheduler_address_is_usage_error(tmp_path):
+    pytest.importorskip("distributed", reason="Dask is not installed: pip install 'imgq[dask]'")
+    source = make_images(tmp_path / "in", 1)
+
+    run = run_imgq("flip", source, "-o", tmp_path / "out", "--scheduler", "foo:bar")
+
+    assert run.returncode == 2
+    assert "invalid address 'foo:bar'" in run.stderr
+    assert "Traceback" not in run.stderr

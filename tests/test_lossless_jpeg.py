@@ -176,3 +176,19 @@ def test_missing_jpegtran_named(imgq, tmp_path):
     assert run.returncode == 0, run.stderr
     with Image.open(tmp_path / "auto" / "a.jpg") as image:
         assert image.size == (48, 64)
+
+
+def test_missing_jpegtran_warned_once(imgq, tmp_path):
+    (tmp_path / "in").mkdir()
+    for index in range(3):
+        write_jpeg(tmp_path / "in" / f"p{index}.jpg")
+    empty = tmp_path / "empty-path"
+    empty.mkdir()
+
+    run = imgq("rotate", "90", tmp_path / "in", "-o", tmp_path / "out", env=dict(os.environ, PATH=str(empty)))
+
+    assert run.returncode == 0, run.stderr
+    warnings = [line for line in run.stderr.splitlines() if "re-encoded, not transformed losslessly" in line]
+    assert len(warnings) == 1
+    assert "libjpeg-turbo-progs" in warnings[0]
+    assert len(list((tmp_path / "out").iterdir())) == 3

@@ -216,4 +216,5 @@ def test_animation_case_strict_fails(cases, imgq, tmp_path):
     assert run.returncode == 1
     assert len(run.error_lines) == 1
     assert "anim4.gif" in run.error_lines[0]
+    assert "the image has 4 frames and JPEG holds only one (--strict)" in run.error_lines[0]
     assert not (tmp_path / "out" / "anim4.jpg").exists()

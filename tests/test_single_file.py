@@ -117,6 +117,7 @@ def test_existing_output_file_replaced(imgq, tmp_path):
         (["a.png", "-o", "b.png/c.png"], "exists and is not a folder"),
         (["a.png", "-o", "-"], "-o - needs --format"),
         (["a.png", "b.png", "-o", "-", "--format", "png"], "give exactly one input"),
+        (["a.png", "-o", "out.psd"], "imgq cannot write PSD files such as out.psd"),
     ],
 )
 def test_ambiguous_call_is_usage_error(imgq, tmp_path, arguments, message):
