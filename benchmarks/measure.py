@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import resource
 import subprocess
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -69,11 +70,16 @@ def run_measured(
     peaks: dict[int, ProcessPeak] = {}
     peak_total = 0
     root = psutil.Process(process.pid)
+    # Read stderr while the command runs: a full pipe would block it.
+    chunks: list[bytes] = []
+    reader = threading.Thread(target=lambda: chunks.extend(iter(lambda: process.stderr.read(65536), b"")))
+    reader.start()
 
     while process.poll() is None:
         peak_total = max(peak_total, _sample(root, peaks, unique))
         time.sleep(SAMPLE_SECONDS)
-    stderr = process.stderr.read().decode("utf-8", "replace")
+    reader.join()
+    stderr = b"".join(chunks)[-65536:].decode("utf-8", "replace")
     process.stderr.close()
     wall = time.perf_counter() - started
 

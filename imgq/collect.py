@@ -242,7 +242,7 @@ def collector_main(result_queue, control, report_connection, total: int, setting
     collector = Collector(total, settings)
     while len(collector.received) < total:
         try:
-            _handle_message(collector, result_queue.get(timeout=0.05))
+            collector.handle(result_queue.get(timeout=0.05))
         except queue.Empty:
             if not parent_alive(parent_pid):
                 break
@@ -271,20 +271,11 @@ def _obey(control, message, result_queue, collector: Collector) -> bool:
     return True
 
 
-def _handle_message(collector: Collector, message) -> None:
-    """Handle one queue message: a list of results, or a single result."""
-    if isinstance(message, list):
-        for result in message:
-            collector.handle(result)
-    else:
-        collector.handle(message)
-
-
 def _drain(result_queue, collector: Collector) -> None:
     import queue
 
     while True:
         try:
-            _handle_message(collector, result_queue.get(block=False))
+            collector.handle(result_queue.get(block=False))
         except queue.Empty:
             return

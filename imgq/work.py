@@ -57,13 +57,6 @@ DECODE_ERRORS = (
 BLOCK_CACHE_BLOCKS = 16
 
 
-# Results travel to the collector in lists of at most this many, and no
-# later than this many seconds after the previous list, so that progress
-# still moves smoothly.
-RESULT_BATCH = 32
-RESULT_BATCH_SECONDS = 0.1
-
-
 class OutputError(Exception):
     """Writing the encoded output to the temporary file failed."""
 
@@ -99,30 +92,12 @@ def worker_main(worker_id: int, connection, result_queue, pipeline: Pipeline, ga
             return
         if chunk is None:
             return
-        _process_chunk(chunk, pipeline, result_queue, gate)
-
-
-def _process_chunk(chunk: list[ImageJob], pipeline: Pipeline, result_queue, gate: MemoryGate) -> None:
-    """Process a chunk and put its results on the queue in lists.
-
-    One queue message per small image cost more than the image itself: a
-    wake-up of the queue's feeder thread, a pipe write and a wake-up of the
-    collector. A list goes out when it is full, when RESULT_BATCH_SECONDS
-    have passed since the last one, or at the end of the chunk.
-    """
-    batch: list[ImageResult] = []
-    last_put = time.monotonic()
-    for job in chunk:
-        gate.begin(job.index)
-        testhooks.before_image(job.source, in_worker=True)
-        batch.append(process_image(job, pipeline, gate))
-        gate.end()
-        if len(batch) >= RESULT_BATCH or time.monotonic() - last_put >= RESULT_BATCH_SECONDS:
-            result_queue.put(batch)
-            batch = []
-            last_put = time.monotonic()
-    if batch:
-        result_queue.put(batch)
+        for job in chunk:
+            gate.begin(job.index)
+            testhooks.before_image(job.source, in_worker=True)
+            result = process_image(job, pipeline, gate)
+            gate.end()
+            result_queue.put(result)
 
 
 def process_image(
