@@ -376,7 +376,7 @@ def _execute(operations, *, sources, output, in_place, output_format, quality, b
     )
 
     started = time.perf_counter()
-    found = _find_inputs(sources, files_from, null_separated, follow_links)
+    found = _find_inputs(sources, files_from, null_separated, follow_links, placement.output_root)
     plan = make_plan(found, placement, Freshness(manifest_root, pipeline, update))
     if dry_run:
         _print_plan(plan)
@@ -414,8 +414,8 @@ def _take_lock(path: str) -> None:
         sys.exit(EXIT_FATAL)
 
 
-def _find_inputs(sources, files_from, null_separated, follow_links) -> list:
-    found = list(discover(list(sources), follow_links=follow_links))
+def _find_inputs(sources, files_from, null_separated, follow_links, output_root) -> list:
+    found = list(discover(list(sources), follow_links=follow_links, exclude=output_root))
     if files_from:
         try:
             paths = read_list(files_from, null_separated)

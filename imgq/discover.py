@@ -35,20 +35,26 @@ class Found:
     skip_reason: str = ""
 
 
-def discover(inputs: list[str], follow_links: bool = False) -> Iterator[Found]:
-    """Yield every path under ``inputs``, images first-class, the rest with a reason."""
+def discover(inputs: list[str], follow_links: bool = False, exclude: str | None = None) -> Iterator[Found]:
+    """Yield every path under ``inputs``, images first-class, the rest with a reason.
+
+    A folder walk passes over hidden files and folders, as a shell's ``*``
+    does, and the folder ``exclude`` (the output folder), so that a second
+    run does not take the first run's outputs for inputs.
+    """
+    excluded = os.path.realpath(exclude) if exclude else None
     for given in inputs:
         if given != STDIN and os.path.isdir(given):
             # Only a folder walk needs the extension list, which loads every
             # Pillow plugin; a run on named files starts faster without it.
-            yield from _walk(given, readable_extensions(), follow_links)
+            yield from _walk(given, readable_extensions(), follow_links, excluded)
         else:
             # A named file is tried even with an unknown extension; a missing
             # one becomes a per-file error when the worker opens it.
             yield Found(given, os.path.dirname(given))
 
 
-def _walk(root: str, extensions: frozenset[str], follow_links: bool) -> Iterator[Found]:
+def _walk(root: str, extensions: frozenset[str], follow_links: bool, excluded: str | None) -> Iterator[Found]:
     seen_dirs: set[tuple[int, int]] = set()
     real_root = os.path.realpath(root)
     for folder, dirs, files in os.walk(root, followlinks=follow_links):
@@ -60,6 +66,12 @@ def _walk(root: str, extensions: frozenset[str], follow_links: bool) -> Iterator
                 continue
             seen_dirs.add((stat.st_dev, stat.st_ino))
 
+        for name in list(dirs):
+            path = os.path.join(folder, name)
+            reason = _folder_skip_reason(name, path, real_root, excluded)
+            if reason:
+                dirs.remove(name)
+                yield Found(path, root, reason)
         dirs.sort()
         for name in sorted(files):
             path = os.path.join(folder, name)
@@ -77,9 +89,19 @@ def _leaves_root(path: str, real_root: str) -> bool:
     return os.path.commonpath([target, real_root]) != real_root
 
 
+def _folder_skip_reason(name: str, path: str, real_root: str, excluded: str | None) -> str:
+    if name.startswith("."):
+        return "hidden folder (name it as an input to process it)"
+    if excluded is not None and excluded != real_root and os.path.realpath(path) == excluded:
+        return "the output folder"
+    return ""
+
+
 def _skip_reason(name: str, extensions: frozenset[str]) -> str:
     if name.startswith(TEMP_PREFIX) and name.endswith(TEMP_SUFFIX):
         return "temporary file of an imgq run"
+    if name.startswith("."):
+        return "hidden file (name it as an input to process it)"
     if os.path.splitext(name)[1].lower() not in extensions:
         return "not an image extension"
     return ""

@@ -91,6 +91,9 @@ def make_plan(found: Iterable[Found], placement: Placement, freshness=None) -> P
             continue
         candidates.extend((item.path, output, fmt, relative) for output, fmt in outputs)
 
+    if placement.in_place:
+        candidates = _drop_earlier_outputs(candidates, seen_sources, plan)
+
     # Conflicts are found over the whole tree, so that every shard agrees on them.
     rejected = _find_conflicts(candidates, seen_sources, placement.in_place, absolute)
     if placement.shard is not None:
@@ -120,6 +123,32 @@ def _freshness(freshness, source: str, outputs: list[tuple[str, str]], placement
         return "", False
     output, fmt = outputs[0]
     return freshness.check(source, output, fmt)
+
+
+def _drop_earlier_outputs(candidates, seen_sources: set[str], plan: Plan) -> list:
+    """Pass over inputs that are another input's in-place output, as from an earlier run.
+
+    Converting a folder in place twice would otherwise read ``a.webp``, made
+    from ``a.jpg`` the first time, as an input of its own, and report the
+    pair as a name collision.
+    """
+    producers = {}
+    for source, output, *_ in candidates:
+        target = os.path.abspath(output)
+        if target != os.path.abspath(source):
+            producers.setdefault(target, source)
+
+    kept = []
+    for candidate in candidates:
+        source = candidate[0]
+        producer = producers.get(os.path.abspath(source))
+        if producer is None:
+            kept.append(candidate)
+            continue
+        if os.path.abspath(source) in seen_sources:
+            seen_sources.discard(os.path.abspath(source))
+            plan.ignored.append(Found(source, os.path.dirname(source), f"the in-place output of {producer}"))
+    return kept
 
 
 def _job(index: int, source: str, outputs: list[tuple[str, str]], placement: Placement, token: str) -> ImageJob:

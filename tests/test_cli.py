@@ -309,3 +309,33 @@ def test_empty_input_folder_says_so(tmp_path, imgq):
     assert run.stderr == ""
     loud = imgq("flip", tmp_path / "empty", "-o", tmp_path / "out")
     assert "no images found" in loud.stderr
+
+
+def test_output_inside_input_rerun_is_clean(tmp_path, imgq):
+    source = tmp_path / "photos"
+    source.mkdir()
+    for index in range(3):
+        Image.new("RGB", (8, 8), (index, 0, 0)).save(source / f"p{index}.png")
+
+    first = imgq("flip", source, "-o", source / "web")
+    second = imgq("flip", source, "-o", source / "web")
+
+    assert first.returncode == 0, first.stderr
+    assert second.returncode == 0, second.stderr
+    assert "0 written, 3 skipped, 0 failed" in second.stderr
+    assert not (source / "web" / "web").exists()
+
+
+def test_in_place_convert_runs_twice(tmp_path, imgq):
+    for index in range(3):
+        Image.new("RGB", (8, 8), (0, index, 0)).save(tmp_path / f"p{index}.jpg")
+
+    first = imgq("convert", "webp", tmp_path, "--in-place")
+    second = imgq("convert", "webp", tmp_path, "--in-place")
+
+    assert first.returncode == 0, first.stderr
+    assert second.returncode == 0, second.stderr
+    assert "0 written, 3 skipped, 0 failed" in second.stderr
+    assert sorted(path.name for path in tmp_path.iterdir()) == [
+        "p0.jpg", "p0.webp", "p1.jpg", "p1.webp", "p2.jpg", "p2.webp",
+    ]

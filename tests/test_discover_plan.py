@@ -154,3 +154,34 @@ def test_everything_sent_between_processes_pickles(tmp_path):
     restored = pickle.loads(pickle.dumps(pipeline))
     image = Image.new("RGB", (1000, 500))
     assert restored.transform(image).size == pipeline.transform(image).size == (300, 600)
+
+
+def test_discover_passes_over_hidden_and_output(tmp_path):
+    touch_image(tmp_path / "in" / "a.png")
+    touch_image(tmp_path / "in" / ".b.png")
+    touch_image(tmp_path / "in" / ".cache" / "c.png")
+    touch_image(tmp_path / "in" / "web" / "a.png")
+
+    found = {
+        os.path.relpath(item.path, tmp_path / "in"): item.skip_reason
+        for item in discover([str(tmp_path / "in")], exclude=str(tmp_path / "in" / "web"))
+    }
+
+    assert found["a.png"] == ""
+    assert found[".b.png"].startswith("hidden file")
+    assert found[".cache"].startswith("hidden folder")
+    assert found["web"] == "the output folder"
+    assert "web/a.png" not in found
+    assert ".cache/c.png" not in found
+
+
+def test_in_place_rerun_skips_earlier_outputs(tmp_path):
+    touch_image(tmp_path / "a.jpg")
+    touch_image(tmp_path / "a.webp")
+
+    plan = make_plan(discover([str(tmp_path)]), Placement(in_place=True, output_format="WEBP"))
+
+    assert plan.jobs == []
+    assert plan.failed == []
+    assert [source for source, _ in plan.skipped] == [str(tmp_path / "a.jpg")]
+    assert [item.skip_reason for item in plan.ignored] == [f"the in-place output of {tmp_path / 'a.jpg'}"]
