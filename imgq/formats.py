@@ -65,6 +65,10 @@ def _format_of_extension(ext: str) -> str | None:
 
 @functools.lru_cache(maxsize=None)
 def _extension_map() -> dict[str, str]:
+    # Image.open tries the plugins in the order they were registered. preinit
+    # registers BMP, GIF, JPEG, PPM and PNG first; init alone registers all
+    # plugins alphabetically, so every JPEG would first be offered to 24 others.
+    Image.preinit()
     Image.init()
     return {ext.lower(): fmt for ext, fmt in Image.registered_extensions().items()}
 

@@ -71,18 +71,20 @@ def make_plan(found: Iterable[Found], placement: Placement, freshness=None) -> P
     plan = Plan()
     candidates: list[tuple[str, str, str, str]] = []
     seen_sources: set[str] = set()
+    absolute = _AbsolutePaths()
+    relative_folders: dict[tuple[str, str], str] = {}
 
     for item in found:
         if item.skip_reason:
             plan.ignored.append(item)
             continue
-        key = os.path.abspath(item.path)
+        key = absolute(item.path)
         if key in seen_sources:
             continue
         seen_sources.add(key)
-        relative = os.path.relpath(item.path, item.root or ".")
+        relative = _relative(item, relative_folders)
         try:
-            outputs = _outputs_for(item, placement)
+            outputs = _outputs_for(item, placement, relative_folders)
         except ValueError as exc:
             if placement.shard is None or in_shard(relative, placement.shard):
                 plan.failed.append((item.path, str(exc)))
@@ -93,7 +95,7 @@ def make_plan(found: Iterable[Found], placement: Placement, freshness=None) -> P
         candidates = _drop_earlier_outputs(candidates, seen_sources, plan)
 
     # Conflicts are found over the whole tree, so that every shard agrees on them.
-    rejected = _find_conflicts(candidates, seen_sources, placement.in_place)
+    rejected = _find_conflicts(candidates, seen_sources, placement.in_place, absolute)
     if placement.shard is not None:
         candidates = [candidate for candidate in candidates if in_shard(candidate[3], placement.shard)]
 
@@ -169,10 +171,10 @@ def _group_by_source(candidates: list[tuple[str, str, str, str]]) -> dict[str, l
     return grouped
 
 
-def _outputs_for(item: Found, placement: Placement) -> list[tuple[str, str]]:
+def _outputs_for(item: Found, placement: Placement, folders: dict[tuple[str, str], str]) -> list[tuple[str, str]]:
     """Return the (output, format) pairs of one input: one, or one per variant."""
     if not placement.variants:
-        return [_output_for(item, placement)]
+        return [_output_for(item, placement, folders)]
     root = item.root or os.path.dirname(item.path) or "."
     output_root = root if placement.in_place else placement.output_root
     outputs = []
@@ -182,7 +184,26 @@ def _outputs_for(item: Found, placement: Placement) -> list[tuple[str, str]]:
     return outputs
 
 
-def _output_for(item: Found, placement: Placement) -> tuple[str, str]:
+def _relative_folder(item: Found, folders: dict[tuple[str, str], str]) -> str:
+    """Return the path of the item's folder under its input root, one relpath per folder.
+
+    Each relpath costs two abspath calls, each a getcwd.
+    """
+    key = (os.path.dirname(item.path), item.root)
+    relative = folders.get(key)
+    if relative is None:
+        relative = folders[key] = os.path.relpath(key[0] or os.curdir, item.root or os.curdir)
+    return relative
+
+
+def _relative(item: Found, folders: dict[tuple[str, str], str]) -> str:
+    """Return ``os.path.relpath(item.path, item.root)``, computed per folder."""
+    folder = _relative_folder(item, folders)
+    name = os.path.basename(item.path)
+    return name if folder == os.curdir else os.path.join(folder, name)
+
+
+def _output_for(item: Found, placement: Placement, folders: dict[tuple[str, str], str]) -> tuple[str, str]:
     name = os.path.basename(item.path)
     fmt = placement.output_format or format_for_extension(name) or "PNG"
     if placement.output_file is not None:
@@ -191,13 +212,12 @@ def _output_for(item: Found, placement: Placement) -> tuple[str, str]:
     if placement.in_place:
         folder = os.path.dirname(item.path)
     else:
-        relative = os.path.relpath(os.path.dirname(item.path) or ".", item.root or ".")
-        folder = os.path.normpath(os.path.join(placement.output_root, relative))
+        folder = os.path.normpath(os.path.join(placement.output_root, _relative_folder(item, folders)))
     return os.path.join(folder, output_name(name, fmt)), fmt
 
 
 def _find_conflicts(
-    candidates: list[tuple[str, str, str, str]], sources: set[str], in_place: bool
+    candidates: list[tuple[str, str, str, str]], sources: set[str], in_place: bool, absolute: _AbsolutePaths
 ) -> dict[str, str]:
     """Return a reason for each source whose output collides or replaces an input.
 
@@ -208,7 +228,7 @@ def _find_conflicts(
     rejected: dict[str, str] = {}
     by_output: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for source, output, *_ in candidates:
-        by_output[os.path.abspath(output).casefold()].append((source, output))
+        by_output[absolute(output).casefold()].append((source, output))
 
     for group in by_output.values():
         if len(group) > 1:
@@ -218,13 +238,33 @@ def _find_conflicts(
 
     folded_sources = {path.casefold() for path in sources}
     for source, output, *_ in candidates:
-        target = os.path.abspath(output)
-        replaces_own = target == os.path.abspath(source)
+        target = absolute(output)
+        replaces_own = target == absolute(source)
         if source in rejected or (in_place and replaces_own):
             continue
         if target.casefold() in folded_sources:
             rejected[source] = f"output {output} would replace an input file (use --in-place to allow it)"
     return rejected
+
+
+class _AbsolutePaths:
+    """``os.path.abspath`` for many paths, run once per folder.
+
+    abspath calls ``os.getcwd`` each time; planning 100,000 paths made
+    600,000 such calls. The working directory must not change meanwhile.
+    """
+
+    def __init__(self):
+        self.folders: dict[str, str] = {}
+
+    def __call__(self, path: str) -> str:
+        folder, name = os.path.split(path)
+        if name in ("", ".", ".."):
+            return os.path.abspath(path)
+        absolute = self.folders.get(folder)
+        if absolute is None:
+            absolute = self.folders[folder] = os.path.abspath(folder)
+        return os.path.join(absolute, name)
 
 
 def in_shard(relative_path: str, shard: tuple[int, int]) -> bool:

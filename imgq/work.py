@@ -52,6 +52,11 @@ DECODE_ERRORS = (
 )
 
 
+# Freed image blocks (16 MB each by default) that a process keeps for reuse:
+# enough for a 24-megapixel image and its transformed copy.
+BLOCK_CACHE_BLOCKS = 16
+
+
 class OutputError(Exception):
     """Writing the encoded output to the temporary file failed."""
 
@@ -66,6 +71,13 @@ def configure_pillow(pipeline: Pipeline) -> None:
     # warns below that, so half the limit makes the error fire at the limit.
     Image.MAX_IMAGE_PIXELS = None if pipeline.max_pixels is None else pipeline.max_pixels // 2
     ImageFile.LOAD_TRUNCATED_IMAGES = False
+
+    # Pillow frees every image block by default, so each image faults in
+    # fresh pages. Keeping freed blocks for reuse cut the CPU time of a
+    # 12-megapixel JPEG rotate by about a quarter (benchmarks/run.py, job R).
+    # The cache keeps only blocks the process already had at its peak.
+    if "PILLOW_BLOCKS_MAX" not in os.environ:
+        Image.core.set_blocks_max(BLOCK_CACHE_BLOCKS)
 
 
 def worker_main(worker_id: int, connection, result_queue, pipeline: Pipeline, gate: MemoryGate, parent_pid: int) -> None:
@@ -197,8 +209,10 @@ def _check_pixels(image: Image.Image, pipeline: Pipeline) -> None:
 def _request_draft(image: Image.Image, pipeline: Pipeline) -> None:
     """Let the JPEG decoder scale down by 1/2, 1/4 or 1/8 when a resize comes first.
 
-    The draft keeps at least twice the final size, so the Lanczos resize that
-    follows sees enough detail; decoding fewer pixels is much faster.
+    The draft keeps at least the final size, and the Lanczos resize that
+    follows does the rest. The decoder's scaling averages in the DCT domain,
+    so a 12-megapixel photo fitted into 1600x1600 differs from a full decode
+    by about 48 dB PSNR, and takes a third of the time.
     """
     if image.format != "JPEG":
         return
@@ -206,11 +220,14 @@ def _request_draft(image: Image.Image, pipeline: Pipeline) -> None:
     sideways = pipeline.auto_orient and exif_orientation(image) in (5, 6, 7, 8)
     for operation in pipeline.operations:
         if operation.name == "resize":
+            if operation.argument.percent:
+                # A percentage applies to the size the resize sees, which
+                # the draft would already have divided.
+                return
             size = image.size[::-1] if sideways else image.size
             width, height = operation.argument.target_size(size)
-            if width * 2 <= size[0] and height * 2 <= size[1]:
-                request = (height * 2, width * 2) if sideways else (width * 2, height * 2)
-                image.draft(image.mode, request)
+            if width < size[0] and height < size[1]:
+                image.draft(image.mode, (height, width) if sideways else (width, height))
             return
         if operation.name == "rotate" and operation.argument % 90 == 0:
             sideways ^= operation.argument % 180 != 0
