@@ -86,14 +86,16 @@ def first_only(input_format: str | None, count: int, output_format: str, strict:
 def read_sequence(source: Image.Image, output_format: str, strict: bool = False) -> Sequence:
     """Read the frames of ``source`` that an output in ``output_format`` keeps.
 
-    Each frame is an independent copy, so that the file can be closed and
-    frames transformed one by one. Animation frames are brought to one mode
+    Each frame of an animation is an independent copy, so that frames can be
+    transformed one by one; a still image is the loaded source itself. Animation frames are brought to one mode
     (RGB, or RGBA when any frame is transparent) because Pillow gives the
     first GIF frame as a palette image and the later ones as RGB.
     """
     count = frame_count(source)
     if count == 1 or source.format == "MPO":
-        return Sequence([source.copy()])
+        # The loaded source itself: rendering copies it only if it reaches
+        # the encoder untransformed, which saves a copy of every large photo.
+        return Sequence([source])
 
     if not keeps_all_frames(source.format, output_format):
         note = first_only(source.format, count, output_format, strict)

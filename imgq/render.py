@@ -96,7 +96,7 @@ def finish(source: Image.Image, transformed: Transformed, output_format: str, pi
 
     # Pillow's encoders fall back to image.info for metadata, so only what
     # describes pixels stays there; metadata goes through the options.
-    outputs = [_with_pixel_info(image) for image in outputs]
+    outputs = [_with_pixel_info(image, sequence.frames) for image in outputs]
     options = save_options(output_format, pipeline.quality)
     options.update(source_options(source, output_format, pipeline))
     options.update(metadata.save_options(output_format))
@@ -112,10 +112,14 @@ def _resize(image: Image.Image, geometry: Geometry, pipeline: Pipeline) -> Image
     return linear.resize_linear(image, size) if pipeline.linear else ops.resize(image, geometry)
 
 
-def _with_pixel_info(image: Image.Image) -> Image.Image:
-    if set(image.info) - set(_PIXEL_INFO):
+def _with_pixel_info(image: Image.Image, source_frames: list[Image.Image]) -> Image.Image:
+    # A source frame that reaches the encoder untransformed is copied, since
+    # the file it belongs to is closed before encoding and its info is still
+    # read. A transformed image is new and is changed in place, which saves
+    # copying every pixel of a large photo.
+    if any(image is frame for frame in source_frames):
         image = image.copy()
-        image.info = {key: image.info[key] for key in _PIXEL_INFO if key in image.info}
+    image.info = {key: image.info[key] for key in _PIXEL_INFO if key in image.info}
     return image
 
 

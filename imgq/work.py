@@ -9,6 +9,7 @@ folder, which the collector moves into place.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import os
 import re
@@ -306,14 +307,22 @@ def _quiet_native_stderr():
     """
     sys.stderr.flush()
     saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
     try:
-        os.dup2(devnull, 2)
+        os.dup2(_devnull(), 2)
         yield
     finally:
         os.dup2(saved, 2)
         os.close(saved)
-        os.close(devnull)
+
+
+@functools.lru_cache(maxsize=None)
+def _devnull() -> int:
+    """Return a descriptor open on /dev/null, opened once per process.
+
+    Opening a file can cost a quarter of a millisecond on some filesystems,
+    as much as a small image's whole transform.
+    """
+    return os.open(os.devnull, os.O_WRONLY)
 
 
 def _remove_quietly(path: str) -> None:
