@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import os
 import resource
-import shutil
 import subprocess
 import sys
-import tempfile
-from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -81,54 +78,23 @@ def test_output_root_under_a_file_is_fatal(imgq, tmp_path):
 
 
 def test_read_only_output_folder_is_fatal(imgq, tmp_path):
-    if os.geteuid() == 0:
-        _read_only_as_nobody()
-        return
     make_tree(tmp_path / "src", 2)
-    (tmp_path / "out").mkdir(mode=0o500)
+    if os.geteuid() == 0:
+        # Root may write into any folder with mode 500, but not into sysfs,
+        # which refuses to create files even for root.
+        if not os.path.isdir("/sys/kernel"):
+            pytest.skip("running as root without /sys/kernel, so no folder refuses writes")
+        output = "/sys/kernel"
+    else:
+        output = tmp_path / "out"
+        output.mkdir(mode=0o500)
 
-    run = imgq("rotate", "90", tmp_path / "src", "-o", tmp_path / "out")
+    run = imgq("rotate", "90", tmp_path / "src", "-o", output)
 
     assert run.returncode == 3
+    assert len(run.stderr.strip().splitlines()) == 1
     assert "Permission denied" in run.stderr
-
-
-def _read_only_as_nobody():
-    """Run the same check as the unprivileged user ``nobody``, since root may write anywhere."""
-    nobody = 65534
-
-    def drop_privileges():
-        os.setgid(nobody)
-        os.setuid(nobody)
-
-    probe = subprocess.run([sys.executable, "-c", "import imgq"], preexec_fn=drop_privileges, capture_output=True)
-    if probe.returncode != 0:
-        pytest.skip("the user nobody cannot import imgq from this checkout, so the check cannot run unprivileged")
-
-    # pytest's own temporary folders are private to root, so use a readable one.
-    scratch = tempfile.mkdtemp(prefix="imgq-readonly-")
-    try:
-        os.chmod(scratch, 0o755)
-        source = os.path.join(scratch, "src")
-        make_tree(Path(source), 2)
-        for folder, _, files in os.walk(source):
-            os.chmod(folder, 0o755)
-            for name in files:
-                os.chmod(os.path.join(folder, name), 0o644)
-        output = os.path.join(scratch, "out")
-        os.mkdir(output, mode=0o555)
-
-        run = subprocess.run(
-            [sys.executable, "-m", "imgq", "rotate", "90", source, "-o", output],
-            preexec_fn=drop_privileges, capture_output=True, text=True, timeout=120,
-        )
-
-        assert run.returncode == 3, run.stderr
-        assert len(run.stderr.strip().splitlines()) == 1
-        assert "Permission denied" in run.stderr
-        assert os.listdir(output) == []
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+    assert "cannot write into output folder" in run.stderr
 
 
 def test_odd_names_keep_their_bytes(imgq, tmp_path):
