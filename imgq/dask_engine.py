@@ -31,7 +31,7 @@ TASK_RETRIES = 2
 
 @dataclass(frozen=True)
 class DaskSettings:
-    """Where the scheduler is and where outputs are written."""
+    """Scheduler address and the side (client or workers) that writes outputs."""
 
     address: str
     write_on: str = "client"

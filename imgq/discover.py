@@ -26,8 +26,8 @@ TEMP_SUFFIX = ".tmp"
 class Found:
     """A path met during discovery; ``root`` is the input it was found under.
 
-    ``skip_reason`` is empty for an image to process, and says why the path
-    was passed over otherwise.
+    ``skip_reason`` is empty for an image to process; otherwise it is the
+    reason the path was passed over.
     """
 
     path: str

@@ -51,7 +51,7 @@ class Plan:
 
 @dataclass(frozen=True)
 class Placement:
-    """Where outputs go: a folder tree, next to the inputs, or one named file."""
+    """Output placement: a folder tree, next to the inputs, or one named file."""
 
     output_root: str | None = None
     in_place: bool = False
