@@ -17,11 +17,6 @@ from __future__ import annotations
 import os
 import sys
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # Python 3.10
-    import tomli as tomllib
-
 DEFAULT_CONFIG = "imgq.toml"
 
 
@@ -31,6 +26,12 @@ class ConfigError(Exception):
 
 def load_preset(name: str, config: str | None) -> dict:
     """Return the options of preset ``name``, keyed by option name as in the file."""
+    # Imported here: only runs with --preset read a file, and every call pays for imports.
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # Python 3.10
+        import tomli as tomllib
+
     path = config or DEFAULT_CONFIG
     if config is None and not os.path.exists(path):
         raise ConfigError(f"no {DEFAULT_CONFIG} in the current folder for --preset {name}; give --config FILE")

@@ -21,7 +21,6 @@ the moment a run was killed.
 
 from __future__ import annotations
 
-import json
 import sys
 
 from imgq.report import ImageResult, Report
@@ -78,5 +77,7 @@ class JsonReport:
             self.stream.close()
 
     def _write(self, item: dict) -> None:
+        import json  # only runs with --report write JSON
+
         self.stream.write(json.dumps(item) + "\n")
         self.stream.flush()

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import shutil
 import struct
-import subprocess
 from dataclasses import dataclass
 
 from PIL import Image, JpegImagePlugin
@@ -198,7 +197,7 @@ def mcu_size(source: Image.Image) -> tuple[int, int]:
     return {0: (8, 8), 1: (16, 8), 2: (16, 16)}.get(sampling, (16, 16))
 
 
-def _failure_detail(source: Image.Image, completed: subprocess.CompletedProcess) -> str:
+def _failure_detail(source: Image.Image, completed) -> str:
     lines = completed.stderr.decode("utf-8", "replace").strip().splitlines()
     if any("not perfect" in line for line in lines):
         width, height = source.size
@@ -210,8 +209,11 @@ def _failure_detail(source: Image.Image, completed: subprocess.CompletedProcess)
     return f"jpegtran: {lines[-1]}" if lines else f"jpegtran exit code {completed.returncode}"
 
 
-def _run_jpegtran(path: str, element) -> subprocess.CompletedProcess:
+def _run_jpegtran(path: str, element):
     command = ["jpegtran", "-copy", "none", "-perfect", *_JPEGTRAN_ARGS[element], path]
+    # Imported here, because a call that never runs jpegtran should not pay for it.
+    import subprocess
+
     return subprocess.run(command, capture_output=True, check=False)
 
 
