@@ -320,7 +320,12 @@ def _apply_preset(ctx: click.Context, name: str, config: str | None, options: di
         if ctx.get_parameter_source(param.name) is not click.core.ParameterSource.DEFAULT:
             continue
         if getattr(param, "is_flag", False) and not param.secondary_opts:
-            value = param.flag_value if value else param.default
+            if not isinstance(value, bool):
+                raise click.UsageError(f"invalid value for {key!r} in preset {name!r}: expected true or false")
+            # A false flag keeps the option's default, which options already holds.
+            if value:
+                options[param.name] = param.flag_value
+            continue
         try:
             options[param.name] = param.type_cast_value(ctx, value)
         except click.BadParameter as exc:

@@ -22,6 +22,20 @@ TEMP_PREFIX = ".imgq-"
 TEMP_SUFFIX = ".tmp"
 
 
+def temp_token() -> str:
+    """Return ``<host>-<pid>`` for temporary names: a hash of the host name, then the process id.
+
+    Runs on several machines can share one output folder (shards), so a
+    later run may remove a temporary file at once only when the file comes
+    from its own host and its process is gone.
+    """
+    import hashlib
+    import socket
+
+    host = hashlib.sha1(socket.gethostname().encode()).hexdigest()[:6]
+    return f"{host}-{os.getpid():x}"
+
+
 @dataclass(frozen=True)
 class Found:
     """A path met during discovery; ``root`` is the input it was found under.

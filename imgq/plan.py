@@ -12,7 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from imgq.discover import TEMP_PREFIX, TEMP_SUFFIX, Found
+from imgq.discover import TEMP_PREFIX, TEMP_SUFFIX, Found, temp_token
 from imgq.formats import format_for_extension, output_name
 from imgq.variants import Variant, VariantOutput, output_format, output_path
 
@@ -99,7 +99,7 @@ def make_plan(found: Iterable[Found], placement: Placement, freshness=None) -> P
     if placement.shard is not None:
         candidates = [candidate for candidate in candidates if in_shard(candidate[3], placement.shard)]
 
-    token = f"{os.getpid():x}"
+    token = temp_token()
     for source, outputs in _group_by_source(candidates).items():
         existing = [output for output, _ in outputs if _exists(output) and not _may_replace(source, output, placement)]
         up_to_date, stale = _freshness(freshness, source, outputs, placement)

@@ -339,3 +339,22 @@ def test_in_place_convert_runs_twice(tmp_path, imgq):
     assert sorted(path.name for path in tmp_path.iterdir()) == [
         "p0.jpg", "p0.webp", "p1.jpg", "p1.webp", "p2.jpg", "p2.webp",
     ]
+
+
+def test_other_hosts_temporary_files_kept_until_stale(tmp_path, imgq):
+    Image.new("RGB", (4, 4)).save(tmp_path / "a.png")
+    out = tmp_path / "out"
+    out.mkdir()
+    # A shard on another machine writing into the same folder right now.
+    fresh = out / ".imgq-ffffff-2a-0.tmp"
+    fresh.write_bytes(b"being written")
+    abandoned = out / ".imgq-ffffff-2b-0.tmp"
+    abandoned.write_bytes(b"left by a run that died an hour ago")
+    hour_ago = time.time() - 3600
+    os.utime(abandoned, (hour_ago, hour_ago))
+
+    run = imgq("flip", tmp_path / "a.png", "-o", f"{out}/")
+
+    assert run.returncode == 0, run.stderr
+    assert fresh.exists()
+    assert not abandoned.exists()

@@ -165,6 +165,24 @@ def test_preset_with_command_line_override(imgq, tmp_path):
         assert image.size == (2, 4)
 
 
+def test_preset_flags_apply(imgq, tmp_path):
+    make_tree(tmp_path / "src", 2, size=(4, 2))
+    (tmp_path / "imgq.toml").write_text(
+        '[preset.t]\nop = ["rotate=90"]\nmanifest = true\nquiet = true\nno-auto-orient = false\n'
+        '[preset.bad]\nquiet = "yes"\n'
+    )
+
+    run = imgq("run", "--preset", "t", "src", "-o", "out", cwd=tmp_path)
+    bad = imgq("run", "--preset", "bad", "src", "-o", "out2", cwd=tmp_path)
+
+    assert run.returncode == 0, run.stderr
+    assert run.stderr == ""
+    assert (tmp_path / "out" / ".imgq.manifest.jsonl").exists()
+    assert bad.returncode == 2
+    assert "expected true or false" in bad.stderr
+    assert "Traceback" not in bad.stderr
+
+
 def test_preset_errors_are_usage_errors(imgq, tmp_path):
     make_tree(tmp_path / "src", 1)
     config = tmp_path / "presets.toml"
