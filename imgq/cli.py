@@ -381,8 +381,14 @@ def _execute(operations, *, sources, output, in_place, output_format, quality, b
     )
 
     started = time.perf_counter()
-    found = _find_inputs(sources, files_from, null_separated, follow_links, placement.output_root)
-    plan = make_plan(found, placement, Freshness(manifest_root, pipeline, update))
+    plan = _plan_with_signals(
+        lambda: make_plan(
+            _find_inputs(sources, files_from, null_separated, follow_links, placement.output_root),
+            placement,
+            Freshness(manifest_root, pipeline, update),
+        ),
+        started,
+    )
     if dry_run:
         _print_plan(plan)
         # As the real run would: 1 when some image would fail.
@@ -417,6 +423,26 @@ def _take_lock(path: str) -> None:
     except OSError as exc:
         click.echo(f"imgq: cannot open lock file {path}: {exc.strerror or exc}", err=True)
         sys.exit(EXIT_FATAL)
+
+
+def _plan_with_signals(make, started: float):
+    """Run discovery and planning; on SIGINT or SIGTERM print the summary and exit 130 or 143.
+
+    A walk over a large or network tree can take minutes, and an interrupt
+    then must end the run like one during processing, not as click's
+    "Aborted!" with exit code 1.
+    """
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        return make()
+    except (KeyboardInterrupt, Terminated) as exc:
+        report = Report()
+        report.interrupted_by = EXIT_INTERRUPTED if isinstance(exc, KeyboardInterrupt) else EXIT_TERMINATED
+        report.elapsed = time.perf_counter() - started
+        click.echo(f"imgq: stopped while finding images; {report.summary()}", err=True)
+        sys.exit(report.exit_code)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _find_inputs(sources, files_from, null_separated, follow_links, output_root) -> list:

@@ -113,6 +113,7 @@ def run_on_dask(
     total = sum(len(chunk) for chunk in chunks)
     collector = Collector(total, output)
     started_ns = time.time_ns()
+    futures = []
     try:
         futures = client.map(
             process_chunk,
@@ -127,6 +128,11 @@ def run_on_dask(
         for future in as_completed(futures):
             _collect_future(future, chunk_of[future.key], collector)
     finally:
+        # After Ctrl-C or SIGTERM, tasks not yet started must not write later.
+        # NOTE: a task already running on a worker finishes its chunk; Dask
+        # cannot stop Python code inside a running task.
+        if any(not future.done() for future in futures):
+            client.cancel(futures)
         report.merge(collector.close())
         client.close()
 

@@ -29,10 +29,10 @@ def temp_token() -> str:
     later run may remove a temporary file at once only when the file comes
     from its own host and its process is gone.
     """
-    import hashlib
-    import socket
+    import zlib  # already loaded by Pillow, unlike hashlib
 
-    host = hashlib.sha1(socket.gethostname().encode()).hexdigest()[:6]
+    name = os.uname().nodename if hasattr(os, "uname") else os.environ.get("COMPUTERNAME", "")
+    host = f"{zlib.crc32(name.encode()):08x}"[:6]
     return f"{host}-{os.getpid():x}"
 
 

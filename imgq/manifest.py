@@ -31,6 +31,7 @@ from imgq import __version__
 from imgq.pipeline import Pipeline
 
 MANIFEST_NAME = ".imgq.manifest.jsonl"
+LOCK_NAME = ".imgq.manifest.lock"
 
 
 def options_digest(pipeline: Pipeline, output_format: str) -> str:
@@ -112,7 +113,6 @@ class Journal:
         self.root = root
         self.pipeline = pipeline
         self.path = os.path.join(root, MANIFEST_NAME)
-        self.stream = None
         self.appended = 0
         self.error: str | None = None
 
@@ -129,10 +129,12 @@ class Journal:
             }
         )
         try:
-            if self.stream is None:
-                self.stream = open(self.path, "a", encoding="utf-8", errors="surrogateescape")
-            self.stream.write(line + "\n")
-            self.stream.flush()
+            # Opened for each line: another run's compaction may replace the
+            # file at any time, and a long-lived handle would then append to
+            # the replaced copy.
+            with _manifest_lock(self.root, exclusive=False):
+                with open(self.path, "a", encoding="utf-8", errors="surrogateescape") as stream:
+                    stream.write(line + "\n")
         except OSError as exc:
             self.error = f"cannot update the manifest {self.path}: {exc.strerror or exc}; the next run redoes or skips these outputs by the usual rules"
             return self.error
@@ -140,16 +142,38 @@ class Journal:
         return None
 
     def close(self) -> None:
-        """Close the file, and rewrite it without replaced lines if this run added any."""
-        if self.stream is not None:
-            with contextlib.suppress(OSError):
-                self.stream.close()
+        """Rewrite the manifest without replaced lines if this run added any."""
         if self.appended and self.error is None:
             compact(self.root)
 
 
+@contextlib.contextmanager
+def _manifest_lock(root: str, exclusive: bool):
+    """Hold the manifest's lock file: shared to append a line, exclusive to rewrite the file.
+
+    Runs such as shards of one tree may share an output folder and its
+    manifest. Where ``fcntl`` is missing (Windows) no lock is taken.
+    """
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    descriptor = os.open(os.path.join(root, LOCK_NAME), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        yield
+    finally:
+        os.close(descriptor)
+
+
 def compact(root: str) -> None:
     """Rewrite the manifest with one line per output, atomically."""
+    with _manifest_lock(root, exclusive=True):
+        _rewrite(root)
+
+
+def _rewrite(root: str) -> None:
     entries = load(root)
     path = os.path.join(root, MANIFEST_NAME)
     temp = f"{path}.{os.getpid()}.tmp"

@@ -11,7 +11,7 @@ import sys
 
 from PIL import Image
 
-from faultkit import assert_accounted, assert_clean, make_tree, parse_report, read_report
+from faultkit import assert_accounted, assert_clean, finish, make_tree, parse_report, read_report, start_imgq
 
 MANIFEST = ".imgq.manifest.jsonl"
 
@@ -260,3 +260,19 @@ def test_memory_limit_fails_only_too_large_images(imgq, tmp_path):
     assert_accounted(images, summary, inputs)
     assert summary["written"] == 4
     assert_clean(tmp_path)
+
+
+def test_parallel_shards_share_manifest(tmp_path):
+    make_tree(tmp_path / "src", 40, size=(8, 8))
+    processes = [
+        start_imgq("flip", tmp_path / "src", "-o", tmp_path / "out", "--shard", f"{index}/4", "--manifest", "-q")
+        for index in range(4)
+    ]
+    for process in processes:
+        returncode, _, stderr = finish(process)
+        assert returncode == 0, stderr
+
+    lines = (tmp_path / "out" / MANIFEST).read_text().splitlines()
+
+    assert len(lines) == 40
+    assert len(list((tmp_path / "out").glob("*.png"))) == 40
