@@ -369,6 +369,9 @@ class ProcessEngine:
         try:
             self.report = self.report_reader.recv()
         except (EOFError, OSError) as exc:
+            # NOTE: the collector's counts die with it, so the summary then
+            # shows outputs it had already moved into place as not processed;
+            # the per-image lines of --report still list them.
             raise FatalError("the collector process ended without a report") from exc
         self.collector.join(SHUTDOWN_GRACE)
 
