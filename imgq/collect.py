@@ -27,7 +27,7 @@ from imgq.report import ImageResult, Outcome, Report, display_path
 
 @dataclass(frozen=True)
 class OutputSettings:
-    """How the collector talks to the person running imgq."""
+    """Output settings of the collector: verbosity, progress display, report and manifest."""
 
     quiet: bool = False
     verbose: bool = False

@@ -10,7 +10,7 @@ The parallel engine has three kinds of process:
 * the collector process, which takes results off that channel and sends the
   final ``Report`` back when every job is accounted for.
 
-Because the main process knows which jobs each worker was given, a worker
+Because the main process records which jobs each worker was given, a worker
 that dies (killed, out of memory, segfault) cannot hang the run. The main
 process asks the collector which of the dead worker's jobs have no result,
 and hands each of them out again, alone in a chunk of its own, to a
@@ -138,8 +138,8 @@ def run_serial(
 ) -> None:
     """Process the jobs in this process, through the same worker and collector code."""
     configure_pillow(pipeline)
-    # One image at a time needs no gate unless --max-memory asks for its
-    # check; skipping it spares a one-image run the psutil import.
+    # One image at a time needs no gate unless --max-memory is given, and
+    # skipping it spares a one-image run the psutil import.
     gate = MemoryGate(default_budget(engine.max_memory)) if engine.max_memory or len(jobs) > 1 else None
     collector = Collector(len(jobs), output)
     try:
@@ -266,7 +266,7 @@ class ProcessEngine:
                 self._end_stuck_workers()
 
     def _serve(self, worker: _Worker) -> None:
-        """Answer a worker's request for work with the next chunk, or None to stop."""
+        """Send a worker that requests work the next chunk, or None to stop it."""
         try:
             worker.connection.recv()
         except (EOFError, OSError):
@@ -370,8 +370,8 @@ class ProcessEngine:
             self.report = self.report_reader.recv()
         except (EOFError, OSError) as exc:
             # NOTE: the collector's counts die with it, so the summary then
-            # shows outputs it had already moved into place as not processed;
-            # the per-image lines of --report still list them.
+            # shows outputs it had already moved into place as not processed.
+            # The per-image lines of --report still list them.
             raise FatalError("the collector process ended without a report") from exc
         self.collector.join(SHUTDOWN_GRACE)
 

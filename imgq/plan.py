@@ -141,12 +141,14 @@ def _drop_earlier_outputs(candidates, seen_sources: set[str], plan: Plan) -> lis
     kept = []
     for candidate in candidates:
         source = candidate[0]
-        producer = producers.get(os.path.abspath(source))
+        key = os.path.abspath(source)
+        producer = producers.get(key)
         if producer is None:
             kept.append(candidate)
             continue
-        if os.path.abspath(source) in seen_sources:
-            seen_sources.discard(os.path.abspath(source))
+        # A source with several variant outputs appears once per output; report it once.
+        if key in seen_sources:
+            seen_sources.discard(key)
             plan.ignored.append(Found(source, os.path.dirname(source), f"the in-place output of {producer}"))
     return kept
 

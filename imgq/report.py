@@ -35,7 +35,7 @@ def display_path(path: str) -> str:
 
 
 class Outcome(str, enum.Enum):
-    """What happened to one planned image."""
+    """Outcome of one planned image: written, skipped or failed."""
 
     WRITTEN = "written"
     SKIPPED = "skipped"

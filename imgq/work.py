@@ -82,7 +82,7 @@ def configure_pillow(pipeline: Pipeline) -> None:
 
 
 def worker_main(worker_id: int, connection, result_queue, pipeline: Pipeline, gate: MemoryGate, parent_pid: int) -> None:
-    """Run one worker process: ask for a chunk, process it, repeat until told to stop."""
+    """Run one worker process: request a chunk, process it, repeat until sent None."""
     prepare_child("imgq-worker", parent_pid)
     configure_pillow(pipeline)
     while True:

@@ -188,7 +188,9 @@ def test_colliding_names_all_refused(tmp_path, cases, jobs):
     assert len(run.error_lines) == 5
     for line in run.error_lines:
         assert "output name collision" in line
-        assert "photo.png" in line and "photo.jpg" in line and "Photo.png" in line
+        assert "photo.png" in line
+        assert "photo.jpg" in line
+        assert "Photo.png" in line
     assert list((tmp_path / "out").iterdir()) == []
 
 

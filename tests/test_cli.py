@@ -110,7 +110,8 @@ def test_serial_and_parallel_outputs_identical(tmp_path, imgq):
     assert serial.returncode == parallel.returncode == 1
     assert outputs(tmp_path / "j1") == outputs(tmp_path / "j4") == sorted(GOOD)
     match, mismatch, errors = filecmp.cmpfiles(tmp_path / "j1", tmp_path / "j4", GOOD, shallow=False)
-    assert mismatch == [] and errors == []
+    assert mismatch == []
+    assert errors == []
 
 
 def test_good_tree_exits_zero_and_second_run_skips(tmp_path, imgq):
@@ -243,7 +244,8 @@ def test_top_level_help_lists_exit_codes(imgq):
     run = imgq("--help")
 
     assert run.returncode == 0
-    assert "130" in run.stdout and "interrupted" in run.stdout
+    assert "130" in run.stdout
+    assert "interrupted" in run.stdout
 
 
 def test_killed_worker_does_not_hang_run(tmp_path):

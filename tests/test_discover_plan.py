@@ -92,7 +92,9 @@ def test_plan_rejects_collisions_case_insensitively(tmp_path):
     assert len(failed) == 3
     for reason in failed.values():
         assert "output name collision" in reason
-        assert "photo.png" in reason and "photo.jpg" in reason and "Photo.gif" in reason
+        assert "photo.png" in reason
+        assert "photo.jpg" in reason
+        assert "Photo.gif" in reason
 
 
 def test_plan_skips_existing_output_unless_overwrite(tmp_path):
