@@ -9,7 +9,6 @@ name set with ``PR_SET_NAME`` (``imgq-worker``, ``imgq-collector``) is what
 
 from __future__ import annotations
 
-import ctypes
 import os
 import signal
 import sys
@@ -32,6 +31,8 @@ def prepare_child(role: str, parent_pid: int) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN if role == COLLECTOR_NAME else signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
     if sys.platform.startswith("linux"):
+        import ctypes
+
         try:
             libc = ctypes.CDLL(None, use_errno=True)
             libc.prctl(PR_SET_NAME, role.encode()[:15], 0, 0, 0)

@@ -567,9 +567,7 @@ def _warn_without_jpegtran(plan, pipeline, settings: OutputSettings) -> None:
         return
     if not any(job.output_format == "JPEG" for job in plan.jobs):
         return
-    import shutil
-
-    if shutil.which("jpegtran") is None:
+    if not lossless_jpeg.has_jpegtran():
         click.echo(
             f"imgq: warning: JPEG outputs are re-encoded, not transformed losslessly: {lossless_jpeg.INSTALL_HINT}",
             err=True,

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import queue
-import shutil
 import sys
 from dataclasses import dataclass
 
@@ -238,6 +236,8 @@ def collector_main(result_queue, control, report_connection, total: int, setting
     when ``total`` distinct results have arrived, or when the main process
     sends STOP or is gone.
     """
+    import queue
+
     prepare_child(COLLECTOR_NAME, parent_pid)
     collector = Collector(total, settings)
     while len(collector.received) < total:

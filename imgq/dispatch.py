@@ -37,7 +37,6 @@ from imgq.memory import INDEX, SLOT_FIELDS, STARTED, MemoryGate, clear_slot, def
 from imgq.pipeline import Pipeline
 from imgq.plan import ImageJob
 from imgq.report import ImageResult, Outcome, Report
-from imgq.results import ResultChannel
 from imgq.work import ImageTimeout, configure_pillow, process_image, worker_main
 
 if TYPE_CHECKING:
@@ -200,6 +199,8 @@ class ProcessEngine:
         self.output = output
         # Imported here, so that a run on one image never loads multiprocessing.
         import multiprocessing
+
+        from imgq.results import ResultChannel
 
         self.timeout = engine.timeout
         self.budget = default_budget(engine.max_memory)

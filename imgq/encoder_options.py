@@ -8,7 +8,7 @@ and progressive mode itself and passes them as explicit values.
 
 from __future__ import annotations
 
-from PIL import Image, JpegImagePlugin
+from PIL import Image
 
 SUBSAMPLING_NAMES = {"4:4:4": 0, "4:2:2": 1, "4:2:0": 2}
 TIFF_COMPRESSIONS = {
@@ -53,6 +53,9 @@ def source_options(source: Image.Image, output_format: str, pipeline) -> dict:
 def _jpeg_source_settings(source: Image.Image) -> dict:
     if source.format not in {"JPEG", "MPO"}:
         return {}
+    # Loaded already: Pillow opened the source with it.
+    from PIL import JpegImagePlugin
+
     settings: dict = {}
     if source.info.get("progressive") or source.info.get("progression"):
         settings["progressive"] = True

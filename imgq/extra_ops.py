@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from PIL import Image
 
-from imgq import filters, layout, linear
-
 OPERATION_HELP = {
     "crop=WxH[+X+Y]": "cut out a box; without +X+Y it is placed by --gravity (default center)",
     "extent=WxH": "place on a WxH canvas of --fill colour by --gravity, cropping what does not fit",
@@ -26,6 +24,10 @@ NAMES = {"crop", "extent", "pad", "fit", "sharpen", "blur", "watermark"}
 
 def parse(name: str, argument: str):
     """Return the parsed argument of extra operation ``name``; raise ValueError."""
+    # Imported on first use, so that runs of the core operations never load
+    # ImageFilter and ImageMath.
+    from imgq import filters, layout
+
     if name == "crop":
         return layout.parse_box(argument)
     if name in {"extent", "pad", "fit"}:
@@ -41,6 +43,8 @@ def parse(name: str, argument: str):
 
 def apply(operation, image: Image.Image, pipeline) -> Image.Image:
     """Apply ``operation`` (an extra one, or resize with ``--linear``) to ``image``."""
+    from imgq import filters, layout, linear
+
     name, argument = operation.name, operation.argument
     if name == "resize":
         size = argument.target_size(image.size)

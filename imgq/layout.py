@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from PIL import Image
 
-from imgq.ops import has_transparency, to_smooth_mode
+from imgq.ops import OperationError, has_transparency, to_smooth_mode
 
 GRAVITIES = {
     "north-west": (0.0, 0.0),
@@ -30,10 +30,6 @@ GRAVITIES = {
 _DEEP_GREY_MODES = {"I;16", "I;16B", "I;16L", "I", "F"}
 
 _BOX_RE = re.compile(r"^(?P<width>\d+)x(?P<height>\d+)(?:(?P<x>[+-]\d+)(?P<y>[+-]\d+))?$")
-
-
-class OperationError(Exception):
-    """An operation cannot be applied to this image (a crop outside it, say)."""
 
 
 def parse_gravity(text: str) -> str:

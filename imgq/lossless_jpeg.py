@@ -13,11 +13,11 @@ dimensions, plus the ICC profile, XMP and comment that ``--keep`` selects.
 
 from __future__ import annotations
 
-import shutil
+import functools
 import struct
 from dataclasses import dataclass
 
-from PIL import Image, JpegImagePlugin
+from PIL import Image
 
 from imgq.metadata import describe_output
 from imgq.ops import exif_orientation
@@ -181,15 +181,26 @@ def _obstacle(source: Image.Image, job, pipeline) -> str | None:
         return "an operation other than a quarter-turn rotation, flip or auto-orient is in the chain"
     if pipeline.quality is not None or pipeline.to_srgb or pipeline.encoder:
         return "--quality, --to-srgb and encoder options need a re-encode"
-    if shutil.which("jpegtran") is None:
+    if not has_jpegtran():
         return f"jpegtran is not installed; {INSTALL_HINT}"
     return None
+
+
+@functools.lru_cache(maxsize=1)
+def has_jpegtran() -> bool:
+    """Return True if ``jpegtran`` is on PATH; looked up once per process."""
+    import shutil
+
+    return shutil.which("jpegtran") is not None
 
 
 def mcu_size(source: Image.Image) -> tuple[int, int]:
     """Return the width and height of the JPEG's MCU, the block jpegtran moves whole."""
     if source.mode == "L":
         return 8, 8
+    # Loaded already: Pillow opened the source with it.
+    from PIL import JpegImagePlugin
+
     try:
         sampling = JpegImagePlugin.get_sampling(source)
     except (AttributeError, TypeError, ValueError):

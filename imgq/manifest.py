@@ -23,7 +23,6 @@ imgq's to replace, and the usual rule applies (skipped unless --overwrite).
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 from dataclasses import dataclass
 
@@ -57,6 +56,9 @@ class Entry:
 
 def load(root: str) -> dict[str, Entry]:
     """Read the manifest in ``root``; a missing file or a torn line reads as no entry."""
+    # json loads only for runs with --manifest.
+    import json
+
     entries: dict[str, Entry] = {}
     try:
         stream = open(os.path.join(root, MANIFEST_NAME), encoding="utf-8", errors="surrogateescape")
@@ -120,6 +122,8 @@ class Journal:
         """Append the line for one written output; return a warning once if that fails."""
         if self.error is not None or size is None or mtime_ns is None:
             return None
+        import json
+
         line = json.dumps(
             {
                 "output": os.path.relpath(output, self.root),
@@ -174,6 +178,8 @@ def compact(root: str) -> None:
 
 
 def _rewrite(root: str) -> None:
+    import json
+
     entries = load(root)
     path = os.path.join(root, MANIFEST_NAME)
     temp = f"{path}.{os.getpid()}.tmp"

@@ -13,7 +13,7 @@ import io
 import re
 from dataclasses import dataclass
 
-from PIL import Image, ImageCms, PngImagePlugin
+from PIL import Image
 
 from imgq.ops import ORIENTATION_TAG
 
@@ -23,8 +23,8 @@ EXIF_IFD = 0x8769
 EXIF_PIXEL_X_DIMENSION = 0xA002
 EXIF_PIXEL_Y_DIMENSION = 0xA003
 
-# Errors Pillow raises on damaged EXIF or ICC data.
-METADATA_ERRORS = (OSError, ValueError, TypeError, KeyError, IndexError, SyntaxError, ImageCms.PyCMSError)
+# Errors Pillow raises on damaged EXIF data; ICC checks add ImageCms.PyCMSError.
+METADATA_ERRORS = (OSError, ValueError, TypeError, KeyError, IndexError, SyntaxError)
 
 # JPEG stores EXIF in one APP1 segment, which contains at most this many bytes.
 JPEG_MAX_EXIF_BYTES = 65533
@@ -89,9 +89,11 @@ class Metadata:
             options["comment"] = self.comment
         return options
 
-    def _png_text(self) -> PngImagePlugin.PngInfo | None:
+    def _png_text(self):
         if not self.xmp and not self.comment:
             return None
+        from PIL import PngImagePlugin
+
         text = PngImagePlugin.PngInfo()
         if self.xmp:
             text.add_itxt("XML:com.adobe.xmp", self.xmp.decode("utf-8", "replace"), zip=True)
@@ -165,9 +167,12 @@ def checked_icc_profile(profile) -> tuple[bytes | None, str | None]:
     """Return the ICC profile when LittleCMS can parse it, else None and a note."""
     if not profile:
         return None, None
+    # LittleCMS loads only for images that carry a profile.
+    from PIL import ImageCms
+
     try:
         ImageCms.ImageCmsProfile(io.BytesIO(profile))
-    except METADATA_ERRORS as exc:
+    except (*METADATA_ERRORS, ImageCms.PyCMSError) as exc:
         return None, f"invalid ICC profile of {len(profile)} bytes dropped ({exc})"
     return bytes(profile), None
 

@@ -23,6 +23,10 @@ _QUARTER_TURNS = {
 }
 
 
+class OperationError(Exception):
+    """An operation cannot be applied to this image (a crop outside it, say)."""
+
+
 def has_transparency(image: Image.Image) -> bool:
     """Return True if ``image`` has an alpha band or a transparent colour key."""
     return image.mode in ALPHA_MODES or "transparency" in image.info

@@ -10,7 +10,6 @@ from __future__ import annotations
 import click
 
 from imgq.encoder_options import SUBSAMPLING_NAMES, TIFF_COMPRESSIONS
-from imgq.layout import parse_gravity
 from imgq.lossless_jpeg import LOSSLESS_MODES, is_lossless_chain
 from imgq.metadata import parse_keep
 from imgq.variants import parse_variant
@@ -32,6 +31,8 @@ class _GravityType(click.ParamType):
     name = "GRAVITY"
 
     def convert(self, value, param, ctx):
+        from imgq.layout import parse_gravity
+
         try:
             return parse_gravity(value)
         except ValueError as exc:

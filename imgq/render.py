@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from PIL import Image, ImageCms
+from PIL import Image
 
-from imgq import colour, frames, linear, ops
+from imgq import frames, ops
 from imgq.encode import prepare_for_format, save_options
 from imgq.encoder_options import source_options
 from imgq.geometry import Geometry
@@ -92,6 +92,8 @@ def finish(source: Image.Image, transformed: Transformed, output_format: str, pi
     metadata = collect_metadata(sequence.first, outputs[0], pipeline.changes_geometry, pipeline.kept_metadata)
     notes.append(metadata.note)
     if pipeline.to_srgb and "icc" in pipeline.kept_metadata:
+        from imgq import colour
+
         metadata.icc_profile = colour.srgb_profile_bytes()
 
     # Pillow's encoders fall back to image.info for metadata, so only what
@@ -109,7 +111,11 @@ def _resize(image: Image.Image, geometry: Geometry, pipeline: Pipeline) -> Image
     size = geometry.target_size(image.size)
     if size == image.size:
         return image
-    return linear.resize_linear(image, size) if pipeline.linear else ops.resize(image, geometry)
+    if not pipeline.linear:
+        return ops.resize(image, geometry)
+    from imgq import linear
+
+    return linear.resize_linear(image, size)
 
 
 def _with_pixel_info(image: Image.Image, source_frames: list[Image.Image]) -> Image.Image:
@@ -124,6 +130,11 @@ def _with_pixel_info(image: Image.Image, source_frames: list[Image.Image]) -> Im
 
 
 def _convert_to_srgb(images: list[Image.Image], profile) -> tuple[list[Image.Image], str | None]:
+    # LittleCMS loads only when colours are converted.
+    from PIL import ImageCms
+
+    from imgq import colour
+
     profile, note = checked_icc_profile(profile)
     try:
         return [colour.to_srgb(image, profile) for image in images], note

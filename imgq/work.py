@@ -25,9 +25,8 @@ from imgq import heif, lossless_jpeg, testhooks
 from imgq.children import prepare_child
 from imgq.encode import encode
 from imgq.frames import FrameError
-from imgq.layout import OperationError
 from imgq.memory import MemoryGate, MemoryLimitError
-from imgq.ops import exif_orientation
+from imgq.ops import OperationError, exif_orientation
 from imgq.pipeline import Pipeline
 from imgq.plan import ImageJob
 from imgq.render import Rendered, render, render_variants

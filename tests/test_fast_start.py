@@ -19,6 +19,14 @@ BATCH_MODULES = [
     "multiprocessing", "tqdm", "psutil", "dask", "hashlib", "PIL.TiffImagePlugin", "PIL.PdfImagePlugin",
 ]
 
+# Modules that only some images or options need: colour management, the
+# extra operations, the result channel, the process names, and JSON for
+# --manifest and --report.
+OPTIONAL_MODULES = [
+    "PIL.ImageCms", "PIL.ImageFilter", "PIL.ImageMath", "imgq.colour", "imgq.layout", "imgq.filters",
+    "imgq.linear", "imgq.results", "ctypes", "pickle", "json", "shutil",
+]
+
 
 def imported_modules(*args, cwd) -> set[str]:
     """Run imgq under ``-X importtime`` and return the names of the modules it imported."""
@@ -44,6 +52,15 @@ def test_one_image_skips_batch_modules(tmp_path):
 
     assert "imgq.work" in modules
     for name in BATCH_MODULES:
+        assert name not in modules
+
+
+def test_one_png_loads_no_optional_modules(tmp_path):
+    source = make_image(tmp_path / "a.png")
+
+    modules = imported_modules("rotate", "90", source, "-o", tmp_path / "b.png", cwd=tmp_path)
+
+    for name in OPTIONAL_MODULES:
         assert name not in modules
 
 
