@@ -76,6 +76,9 @@ class Corpus:
     jpegs: list[ImageInfo]
     pngs: list[ImageInfo]
     tiny: list[ImageInfo]
+    # Where job S reads the tiny JPEGs, when they were copied to a memory
+    # filesystem; empty for the folder under ``root``.
+    tiny_copy: str = ""
 
     @property
     def jpeg_dir(self) -> str:
@@ -87,7 +90,7 @@ class Corpus:
 
     @property
     def tiny_dir(self) -> str:
-        return os.path.join(self.root, "tiny")
+        return self.tiny_copy or os.path.join(self.root, "tiny")
 
 
 def photo_like(size: tuple[int, int], rng: random.Random, alpha: bool = False) -> Image.Image:

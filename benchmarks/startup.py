@@ -28,6 +28,15 @@ from pathlib import Path
 DEFAULT_RUNS = 30
 WARMUP_RUNS = 3
 BASELINE = "python -c 'import PIL.Image, click'"
+FLOOR = "python -c: import click, Image.open, transpose, save"
+
+# The minimum work of any click command built on Pillow for this job: the
+# imports, one decode, one transpose and one encode, with nothing checked.
+FLOOR_SCRIPT = (
+    "import sys, click\n"
+    "from PIL import Image\n"
+    "Image.open(sys.argv[1]).transpose(Image.Transpose.ROTATE_270).save(sys.argv[2])\n"
+)
 
 
 def imgq_command() -> list[str]:
@@ -58,6 +67,7 @@ def commands(workdir: Path) -> dict[str, list[str] | None]:
         "ImageMagick convert -rotate 90": (
             [*magick, source, "-rotate", "90", str(workdir / "magick.png")] if magick else None
         ),
+        FLOOR: [sys.executable, "-c", FLOOR_SCRIPT, source, str(workdir / "floor.png")],
         "python -c pass": [sys.executable, "-c", "pass"],
         BASELINE: [sys.executable, "-c", "import PIL.Image, click"],
     }

@@ -576,8 +576,10 @@ def _warn_without_jpegtran(plan, pipeline, settings: OutputSettings) -> None:
 
 def _run_with_signals(plan, pipeline, engine, settings, report: Report) -> None:
     previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    finished = False
     try:
         run_jobs(plan.jobs, pipeline, engine, settings, report)
+        finished = True
     except KeyboardInterrupt:
         report.interrupted_by = EXIT_INTERRUPTED
     except Terminated:
@@ -591,7 +593,10 @@ def _run_with_signals(plan, pipeline, engine, settings, report: Report) -> None:
         click.echo(f"imgq: {exc}", err=True)
     finally:
         signal.signal(signal.SIGTERM, previous)
-        _remove_temporary_files(plan.jobs)
+        # A run that ended without failures left no temporary file: each one
+        # was renamed into place, so the sweep (one unlink per image) is skipped.
+        if not finished or report.failed or report.fatal:
+            _remove_temporary_files(plan.jobs)
 
 
 def _raise_terminated(signum, frame):

@@ -51,6 +51,12 @@ SHUTDOWN_GRACE = 3.0
 MAX_AUTO_CHUNK = 32
 CHUNKS_PER_WORKER = 4
 
+# An automatic chunk contains about this much input: one 12-megapixel JPEG,
+# or a few dozen thumbnails. Decoding that much takes milliseconds, so the
+# worker's request for its next chunk adds little (an estimate, not measured).
+AUTO_CHUNK_BYTES = 256 * 1024
+SIZE_SAMPLE = 32
+
 # On a cluster the number of workers is not known when chunks are made; each
 # Dask task costs the scheduler about a millisecond, so chunks are larger.
 DASK_CHUNK_SIZE = 16
@@ -105,8 +111,31 @@ def _cgroup_cpu_quota() -> float | None:
 def make_chunks(jobs: list[ImageJob], chunk_size: int | None, workers: int) -> list[list[ImageJob]]:
     """Split ``jobs`` into chunks of ``chunk_size`` (automatic when None)."""
     if chunk_size is None:
-        chunk_size = max(1, min(MAX_AUTO_CHUNK, math.ceil(len(jobs) / (workers * CHUNKS_PER_WORKER))))
+        chunk_size = auto_chunk_size(jobs, workers)
     return [jobs[start : start + chunk_size] for start in range(0, len(jobs), chunk_size)]
+
+
+def auto_chunk_size(jobs: list[ImageJob], workers: int) -> int:
+    """Return a chunk size that gives each worker several chunks of about AUTO_CHUNK_BYTES each.
+
+    Large images go one to a chunk, so that the last chunks finish together
+    instead of one worker decoding a chunk of five photos while the others wait.
+    """
+    balanced = math.ceil(len(jobs) / (workers * CHUNKS_PER_WORKER))
+    by_size = AUTO_CHUNK_BYTES // max(1, mean_input_size(jobs))
+    return max(1, min(MAX_AUTO_CHUNK, balanced, by_size))
+
+
+def mean_input_size(jobs: list[ImageJob]) -> int:
+    """Return the mean size in bytes of up to SIZE_SAMPLE inputs spread over ``jobs`` (0 if none is known)."""
+    step = max(1, len(jobs) // SIZE_SAMPLE)
+    sizes = []
+    for job in jobs[::step][:SIZE_SAMPLE]:
+        try:
+            sizes.append(os.stat(job.source).st_size)
+        except OSError:
+            continue
+    return sum(sizes) // len(sizes) if sizes else 0
 
 
 def run_jobs(

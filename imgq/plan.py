@@ -101,8 +101,9 @@ def make_plan(found: Iterable[Found], placement: Placement, freshness=None) -> P
 
     token = temp_token()
     for source, outputs in _group_by_source(candidates).items():
-        existing = [output for output, _ in outputs if _exists(output) and not _may_replace(source, output, placement)]
-        up_to_date, stale = _freshness(freshness, source, outputs, placement)
+        present = [output for output, _ in outputs if _exists(output)]
+        existing = [output for output in present if not _may_replace(source, output, placement)]
+        up_to_date, stale = _freshness(freshness, source, outputs, placement, bool(present))
         if source in rejected:
             plan.failed.append((source, rejected[source]))
         elif up_to_date:
@@ -114,12 +115,14 @@ def make_plan(found: Iterable[Found], placement: Placement, freshness=None) -> P
     return plan
 
 
-def _freshness(freshness, source: str, outputs: list[tuple[str, str]], placement: Placement) -> tuple[str, bool]:
+def _freshness(
+    freshness, source: str, outputs: list[tuple[str, str]], placement: Placement, present: bool
+) -> tuple[str, bool]:
     """Return ``(skip reason, may replace)`` from the manifest and --update, for one existing output.
 
     NOTE: images with several outputs (--variant) are not tracked this way.
     """
-    if freshness is None or placement.overwrite or len(outputs) != 1 or not _exists(outputs[0][0]):
+    if freshness is None or placement.overwrite or len(outputs) != 1 or not present:
         return "", False
     output, fmt = outputs[0]
     return freshness.check(source, output, fmt)

@@ -34,11 +34,12 @@ def open_source(path: str) -> str | BinaryIO:
     return path
 
 
-def source_size(path: str) -> int:
-    """Return the size of an input in bytes; raise OSError when it cannot be read."""
+def source_stat(path: str) -> tuple[int, int | None]:
+    """Return an input's size in bytes and its modification time (None for stdin); raise OSError."""
     if path == STDIN:
-        return len(stdin_bytes())
-    return os.stat(path).st_size
+        return len(stdin_bytes()), None
+    stat = os.stat(path)
+    return stat.st_size, stat.st_mtime_ns
 
 
 def stdout_staging_file(extension: str) -> str:

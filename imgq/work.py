@@ -31,7 +31,7 @@ from imgq.pipeline import Pipeline
 from imgq.plan import ImageJob
 from imgq.render import Rendered, render, render_variants
 from imgq.report import ImageResult, Outcome
-from imgq.streams import STDIN, open_source, source_size
+from imgq.streams import open_source, source_stat
 
 # Errors that damaged or hostile files raise from Pillow's decoders. Several
 # are not OSError: PNG text-chunk bombs raise ValueError, some TIFFs raise
@@ -112,8 +112,7 @@ def process_image(
     started = time.perf_counter()
     result = ImageResult(job.index, job.source, job.output, Outcome.FAILED)
     try:
-        result.bytes_in = source_size(job.source)
-        result.mtime_ns = None if job.source == STDIN else os.stat(job.source).st_mtime_ns
+        result.bytes_in, result.mtime_ns = source_stat(job.source)
         if result.bytes_in == 0:
             result.reason = "empty file (0 bytes)"
         else:
@@ -236,9 +235,8 @@ def _request_draft(image: Image.Image, pipeline: Pipeline) -> None:
 
 
 def _write_temp(temp: str, final: str, fmt: str, output: Rendered | lossless_jpeg.LosslessOutput) -> int:
-    folder = os.path.dirname(temp) or "."
     try:
-        os.makedirs(folder, exist_ok=True)
+        _make_folder(os.path.dirname(temp) or ".")
         # Multi-page TIFF writing reads back what it wrote, so the file is opened
         # for reading too.
         stream = open(temp, "w+b")
@@ -261,6 +259,12 @@ def _write_temp(temp: str, final: str, fmt: str, output: Rendered | lossless_jpe
             _remove_quietly(temp)
             raise
         return stream.tell()
+
+
+@functools.lru_cache(maxsize=1024)
+def _make_folder(folder: str) -> None:
+    """Create ``folder`` and its parents once per process; a batch writes many files into each."""
+    os.makedirs(folder, exist_ok=True)
 
 
 def _copy_mtime(source: str, target: str) -> None:

@@ -9,6 +9,7 @@ from PIL import Image
 
 from imgq.collect import WorkerLost
 from imgq.discover import discover
+from imgq.dispatch import MAX_AUTO_CHUNK, auto_chunk_size
 from imgq.pipeline import Pipeline, parse_operation
 from imgq.plan import Placement, make_plan
 from imgq.report import ImageResult, Outcome, Report
@@ -187,3 +188,29 @@ def test_in_place_rerun_skips_earlier_outputs(tmp_path):
     assert plan.failed == []
     assert [source for source, _ in plan.skipped] == [str(tmp_path / "a.jpg")]
     assert [item.skip_reason for item in plan.ignored] == [f"the in-place output of {tmp_path / 'a.jpg'}"]
+
+
+def _jobs_of_size(folder, count: int, size: int) -> list:
+    folder.mkdir()
+    for number in range(count):
+        (folder / f"{number:03d}.jpg").write_bytes(b"\0" * size)
+    return make_plan(discover([str(folder)]), Placement(output_root=str(folder.parent / "out"))).jobs
+
+
+def test_auto_chunk_large_inputs_one_each(tmp_path):
+    jobs = _jobs_of_size(tmp_path / "large", 40, 2_000_000)
+
+    assert auto_chunk_size(jobs, workers=2) == 1
+
+
+def test_auto_chunk_small_inputs_grouped(tmp_path):
+    jobs = _jobs_of_size(tmp_path / "small", 1000, 1500)
+
+    assert auto_chunk_size(jobs, workers=2) == MAX_AUTO_CHUNK
+
+
+def test_auto_chunk_few_inputs_spread_over_workers(tmp_path):
+    jobs = _jobs_of_size(tmp_path / "few", 16, 1500)
+
+    # 16 images over 2 workers, 4 chunks each.
+    assert auto_chunk_size(jobs, workers=2) == 2
