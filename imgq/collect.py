@@ -76,13 +76,44 @@ class Notice:
 STOP = "stop"
 
 
+class IndexSet:
+    """A set of job indices from 0 to ``total`` - 1, one byte each.
+
+    A Python set takes about 70 bytes per index, which on a run of 100,000
+    images is 7 MB in the collector. Indices outside the range go to a set.
+    """
+
+    def __init__(self, total: int):
+        self._flags = bytearray(total)
+        self._others: set[int] = set()
+        self._count = 0
+
+    def __contains__(self, index: int) -> bool:
+        if 0 <= index < len(self._flags):
+            return bool(self._flags[index])
+        return index in self._others
+
+    def __len__(self) -> int:
+        return self._count
+
+    def add(self, index: int) -> None:
+        """Add ``index``; adding it again changes nothing."""
+        if index in self:
+            return
+        if 0 <= index < len(self._flags):
+            self._flags[index] = 1
+        else:
+            self._others.add(index)
+        self._count += 1
+
+
 class Collector:
     """Places outputs and keeps the report; owns the progress bar."""
 
     def __init__(self, total: int, settings: OutputSettings):
         self.report = Report()
         self.settings = settings
-        self.received: set[int] = set()
+        self.received = IndexSet(total)
         self._bar = _make_bar(total, settings)
         self._lines = _make_lines(total, settings) if self._bar is None else None
         self._json = JsonReport(settings.report) if settings.report else None

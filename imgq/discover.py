@@ -36,7 +36,7 @@ def temp_token() -> str:
     return f"{host}-{os.getpid():x}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Found:
     """A path met during discovery; ``root`` is the input it was found under.
 

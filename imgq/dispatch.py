@@ -23,6 +23,7 @@ timed out.
 from __future__ import annotations
 
 import contextlib
+import gc
 import math
 import os
 import signal
@@ -222,7 +223,12 @@ class ProcessEngine:
     ):
         self.pending = deque(chunks)
         self.total = sum(len(chunk) for chunk in chunks)
-        self.jobs_by_index = {job.index: job for chunk in chunks for job in chunk}
+        # Job indices are positions in the plan, so a list (8 bytes a job
+        # against about 30 in a dictionary) finds a job by its index.
+        self.jobs_by_index: list[ImageJob | None] = [None] * (1 + max(job.index for chunk in chunks for job in chunk))
+        for chunk in chunks:
+            for job in chunk:
+                self.jobs_by_index[job.index] = job
         self.pipeline = pipeline
         self.worker_count = workers
         self.output = output
@@ -248,6 +254,10 @@ class ProcessEngine:
 
     def run(self, report: Report) -> None:
         """Run every chunk into ``report``; on any exit, including Ctrl-C, end every child."""
+        # The forked children share the plan's pages with this process until
+        # they write to them, and a garbage collection in a child writes to
+        # every object it visits. Frozen objects are never visited.
+        gc.freeze()
         self.control, collector_control = self.context.Pipe()
         self.report_reader, report_writer = self.context.Pipe(duplex=False)
         self.collector = self._start(
@@ -264,6 +274,7 @@ class ProcessEngine:
             raise
         finally:
             self._end_workers()
+            gc.unfreeze()
             if self.report is not None:
                 report.merge(self.report)
 

@@ -8,7 +8,6 @@ exist, all before the first worker starts.
 from __future__ import annotations
 
 import os
-from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Iterable
 
@@ -17,7 +16,7 @@ from imgq.formats import format_for_extension, output_name
 from imgq.variants import Variant, VariantOutput, output_format, output_path
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ImageJob:
     """One image to process: where it comes from, where it goes, and in which format."""
 
@@ -25,8 +24,17 @@ class ImageJob:
     source: str
     output: str
     output_format: str
-    temp: str
+    token: str
     variants: tuple[VariantOutput, ...] = ()
+
+    @property
+    def temp(self) -> str:
+        """Return the temporary file that the output is written to before it is renamed.
+
+        It is derived instead of stored, so that a plan of many images keeps
+        one path string fewer per image.
+        """
+        return temp_path(self.output, self.token, self.index)
 
     @property
     def temps(self) -> tuple[str, ...]:
@@ -82,7 +90,8 @@ def make_plan(found: Iterable[Found], placement: Placement, freshness=None) -> P
         if key in seen_sources:
             continue
         seen_sources.add(key)
-        relative = _relative(item, relative_folders)
+        # Only a shard needs the path under the input root, so other runs keep no copy.
+        relative = _relative(item, relative_folders) if placement.shard is not None else ""
         try:
             outputs = _outputs_for(item, placement, relative_folders)
         except ValueError as exc:
@@ -100,7 +109,7 @@ def make_plan(found: Iterable[Found], placement: Placement, freshness=None) -> P
         candidates = [candidate for candidate in candidates if in_shard(candidate[3], placement.shard)]
 
     token = temp_token()
-    for source, outputs in _group_by_source(candidates).items():
+    for source, outputs in _group_by_source(candidates, bool(placement.variants)):
         present = [output for output, _ in outputs if _exists(output)]
         existing = [output for output in present if not _may_replace(source, output, placement)]
         up_to_date, stale = _freshness(freshness, source, outputs, placement, bool(present))
@@ -157,23 +166,30 @@ def _drop_earlier_outputs(candidates, seen_sources: set[str], plan: Plan) -> lis
 
 
 def _job(index: int, source: str, outputs: list[tuple[str, str]], placement: Placement, token: str) -> ImageJob:
-    temps = []
-    for number, (output, _) in enumerate(outputs):
-        suffix = f"-{number}" if number else ""
-        temps.append(os.path.join(os.path.dirname(output) or ".", f"{TEMP_PREFIX}{token}-{index}{suffix}{TEMP_SUFFIX}"))
+    temps = [temp_path(output, token, index, number) for number, (output, _) in enumerate(outputs)]
     output, fmt = outputs[0]
     variants = tuple(
         VariantOutput(variant.geometry, path, fmt, temp)
         for variant, (path, fmt), temp in zip(placement.variants, outputs, temps)
     )
-    return ImageJob(index, source, output, fmt, temps[0], variants)
+    return ImageJob(index, source, output, fmt, token, variants)
 
 
-def _group_by_source(candidates: list[tuple[str, str, str, str]]) -> dict[str, list[tuple[str, str]]]:
+def temp_path(output: str, token: str, index: int, number: int = 0) -> str:
+    """Return the temporary file beside ``output`` for output ``number`` of job ``index``."""
+    suffix = f"-{number}" if number else ""
+    return os.path.join(os.path.dirname(output) or ".", f"{TEMP_PREFIX}{token}-{index}{suffix}{TEMP_SUFFIX}")
+
+
+def _group_by_source(candidates: list[tuple[str, str, str, str]], variants: bool) -> Iterable[tuple[str, list]]:
+    """Yield each source with its (output, format) pairs: one pair, or one per variant."""
+    if not variants:
+        # One candidate per source: no dictionary of 10,000 one-item lists.
+        return ((source, [(output, fmt)]) for source, output, fmt, _ in candidates)
     grouped: dict[str, list[tuple[str, str]]] = {}
     for source, output, fmt, _ in candidates:
         grouped.setdefault(source, []).append((output, fmt))
-    return grouped
+    return grouped.items()
 
 
 def _outputs_for(item: Found, placement: Placement, folders: dict[tuple[str, str], str]) -> list[tuple[str, str]]:
@@ -231,23 +247,34 @@ def _find_conflicts(
     there.
     """
     rejected: dict[str, str] = {}
-    by_output: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    for source, output, *_ in candidates:
-        by_output[absolute(output).casefold()].append((source, output))
+    first_by_output: dict[str, tuple] = {}
+    collisions: dict[str, list[tuple]] = {}
+    for candidate in candidates:
+        key = absolute(candidate[1]).casefold()
+        first = first_by_output.setdefault(key, candidate)
+        if first is not candidate:
+            collisions.setdefault(key, [first]).append(candidate)
+    del first_by_output
 
-    for group in by_output.values():
-        if len(group) > 1:
-            names = ", ".join(source for source, _ in group)
-            for source, output in group:
-                rejected[source] = f"output name collision: {names} would all be written to {output}"
+    for group in collisions.values():
+        names = ", ".join(source for source, *_ in group)
+        for source, output, *_ in group:
+            rejected[source] = f"output name collision: {names} would all be written to {output}"
 
-    folded_sources = {path.casefold() for path in sources}
+    # An output can replace an input only in a folder that contains inputs,
+    # so the set of every input name is built only when such a folder occurs.
+    source_folders = {os.path.dirname(path).casefold() for path in sources}
+    folded_sources = None
     for source, output, *_ in candidates:
         target = absolute(output)
-        replaces_own = target == absolute(source)
-        if source in rejected or (in_place and replaces_own):
+        folded = target.casefold()
+        if source in rejected or os.path.dirname(folded) not in source_folders:
             continue
-        if target.casefold() in folded_sources:
+        if in_place and target == absolute(source):
+            continue
+        if folded_sources is None:
+            folded_sources = {path.casefold() for path in sources}
+        if folded in folded_sources:
             rejected[source] = f"output {output} would replace an input file (use --in-place to allow it)"
     return rejected
 

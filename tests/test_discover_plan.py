@@ -7,7 +7,7 @@ import pickle
 
 from PIL import Image
 
-from imgq.collect import WorkerLost
+from imgq.collect import IndexSet, WorkerLost
 from imgq.discover import discover
 from imgq.dispatch import MAX_AUTO_CHUNK, auto_chunk_size
 from imgq.pipeline import Pipeline, parse_operation
@@ -214,3 +214,16 @@ def test_auto_chunk_few_inputs_spread_over_workers(tmp_path):
 
     # 16 images over 2 workers, 4 chunks each.
     assert auto_chunk_size(jobs, workers=2) == 2
+
+
+def test_index_set_counts_each_index_once():
+    received = IndexSet(4)
+
+    for index in (0, 3, 3, 7, 7, -1):
+        received.add(index)
+
+    assert len(received) == 4
+    assert 3 in received
+    assert 7 in received
+    assert -1 in received
+    assert 1 not in received
