@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass
 from typing import Iterator
 
-from imgq.formats import readable_extensions
+from imgq.formats import is_readable_extension
 from imgq.streams import STDIN
 
 # Workers encode into hidden files named like this, in the output folder.
@@ -59,16 +59,14 @@ def discover(inputs: list[str], follow_links: bool = False, exclude: str | None 
     excluded = os.path.realpath(exclude) if exclude else None
     for given in inputs:
         if given != STDIN and os.path.isdir(given):
-            # Only a folder walk needs the extension list, which loads every
-            # Pillow plugin; a run on named files starts faster without it.
-            yield from _walk(given, readable_extensions(), follow_links, excluded)
+            yield from _walk(given, follow_links, excluded)
         else:
             # A named file is tried even with an unknown extension; a missing
             # one becomes a per-file error when the worker opens it.
             yield Found(given, os.path.dirname(given))
 
 
-def _walk(root: str, extensions: frozenset[str], follow_links: bool, excluded: str | None) -> Iterator[Found]:
+def _walk(root: str, follow_links: bool, excluded: str | None) -> Iterator[Found]:
     seen_dirs: set[tuple[int, int]] = set()
     real_root = os.path.realpath(root)
     for folder, dirs, files in os.walk(root, followlinks=follow_links):
@@ -89,7 +87,7 @@ def _walk(root: str, extensions: frozenset[str], follow_links: bool, excluded: s
         dirs.sort()
         for name in sorted(files):
             path = os.path.join(folder, name)
-            reason = _skip_reason(name, extensions)
+            reason = _skip_reason(name)
             if not reason and not follow_links and _leaves_root(path, real_root):
                 reason = "link to a file outside the input folder, not followed (use --follow-links)"
             yield Found(path, root, reason)
@@ -111,11 +109,11 @@ def _folder_skip_reason(name: str, path: str, real_root: str, excluded: str | No
     return ""
 
 
-def _skip_reason(name: str, extensions: frozenset[str]) -> str:
+def _skip_reason(name: str) -> str:
     if name.startswith(TEMP_PREFIX) and name.endswith(TEMP_SUFFIX):
         return "temporary file of an imgq run"
     if name.startswith("."):
         return "hidden file (name it as an input to process it)"
-    if os.path.splitext(name)[1].lower() not in extensions:
+    if not is_readable_extension(os.path.splitext(name)[1].lower()):
         return "not an image extension"
     return ""
