@@ -11,6 +11,7 @@ import time
 import psutil
 from PIL import Image, ImageDraw, ImageFont, features
 
+from measure import SAMPLE_SECONDS
 from tools import JOB_NAMES
 
 NOTES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "notes.md")
@@ -221,7 +222,7 @@ def write_markdown(path, corpus, spec, tools, results, extras, baselines, argume
         "## Results",
         "",
         "Wall time, CPU time (user + system of every process) and peak memory (the",
-        "largest sum of resident set sizes over the process tree, sampled every 10 ms)",
+        f"largest sum of resident set sizes over the process tree, sampled every {SAMPLE_SECONDS * 1000:.0f} ms)",
         "are medians. \"vs baseline\" is the baseline's wall time over the tool's.",
         "\"fastest run\" is the tool's shortest wall time, the one least slowed by other load.",
         "The output check counts the outputs and compares each size with the expected one.",
