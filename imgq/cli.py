@@ -109,7 +109,9 @@ SHARD = _ParsedType("K/N", _parse_shard)
 def job_options(command):
     """Add the sources argument and the options every processing command shares."""
     options = [
-        click.argument("sources", nargs=-1, type=click.Path(exists=True, allow_dash=True)),
+        # A missing input fails alone, as a damaged one does, so that a file
+        # deleted between the shell's glob and the run does not stop the batch.
+        click.argument("sources", nargs=-1, type=click.Path(allow_dash=True)),
         click.option("-o", "--output", metavar="PATH", help=OUTPUT_HELP),
         click.option("--in-place", is_flag=True, help="Write next to the inputs, replacing an input when the output has its name."),
         click.option("-f", "--format", "output_format", type=FORMAT, help="Output format (jpg, png, webp, tif, gif, ...); default: the input's."),

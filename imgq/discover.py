@@ -41,12 +41,14 @@ class Found:
     """A path met during discovery; ``root`` is the input it was found under.
 
     ``skip_reason`` is empty for an image to process; otherwise it is the
-    reason the path was passed over.
+    reason the path was passed over. ``error`` is set for a folder that
+    could not be read, which fails the run instead of passing over it.
     """
 
     path: str
     root: str
     skip_reason: str = ""
+    error: str = ""
 
 
 def discover(inputs: list[str], follow_links: bool = False, exclude: str | None = None) -> Iterator[Found]:
@@ -69,7 +71,11 @@ def discover(inputs: list[str], follow_links: bool = False, exclude: str | None 
 def _walk(root: str, follow_links: bool, excluded: str | None) -> Iterator[Found]:
     seen_dirs: set[tuple[int, int]] = set()
     real_root = os.path.realpath(root)
-    for folder, dirs, files in os.walk(root, followlinks=follow_links):
+    # Without onerror, os.walk passes over a folder it cannot list. Each one
+    # becomes a failure, so that a run missing its images does not exit 0.
+    errors: list[OSError] = []
+    for folder, dirs, files in os.walk(root, followlinks=follow_links, onerror=errors.append):
+        yield from _unreadable_folders(errors, root)
         if follow_links:
             # Followed links can lead back up the tree; visit each folder once.
             stat = os.stat(folder)
@@ -91,6 +97,13 @@ def _walk(root: str, follow_links: bool, excluded: str | None) -> Iterator[Found
             if not reason and not follow_links and _leaves_root(path, real_root):
                 reason = "link to a file outside the input folder, not followed (use --follow-links)"
             yield Found(path, root, reason)
+    yield from _unreadable_folders(errors, root)
+
+
+def _unreadable_folders(errors: list[OSError], root: str) -> Iterator[Found]:
+    while errors:
+        error = errors.pop(0)
+        yield Found(error.filename or root, root, error=f"cannot read folder: {error.strerror or error}")
 
 
 def _leaves_root(path: str, real_root: str) -> bool:

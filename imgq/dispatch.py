@@ -356,7 +356,7 @@ class ProcessEngine:
         if retries:
             cause = "was stuck past --timeout and ended" if timed_out is not None else f"ended ({exit_reason})"
             self.control.send(Notice(
-                f"imgq: warning: a worker {cause}; retrying its {len(retries)} unfinished images one at a time"
+                f"imgq: warning: a worker {cause}; retrying its unfinished images ({len(retries)}) one at a time"
             ))
         if failed:
             self.control.send(FailJobs(tuple(failed)))

@@ -41,6 +41,15 @@ _XMP_FORMATS = {"JPEG", "PNG", "WEBP", "AVIF"}
 _COMMENT_FORMATS = {"JPEG", "GIF", "PNG"}
 _DPI_FORMATS = {"JPEG", "PNG", "TIFF"}
 
+# The ICC colour space signature that describes the pixels of each mode.
+_ICC_SPACE_OF_MODE = {
+    **dict.fromkeys(["1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"], b"GRAY"),
+    **dict.fromkeys(["RGB", "RGBA", "RGBa", "RGBX", "P", "PA"], b"RGB "),
+    "CMYK": b"CMYK",
+    "LAB": b"Lab ",
+    "YCbCr": b"YCbr",
+}
+
 
 def parse_keep(text: str) -> frozenset[str]:
     """Parse ``--keep exif,icc`` into a set of metadata kinds; raise ValueError."""
@@ -134,9 +143,9 @@ def describe_output(
     metadata = Metadata(dpi=_dpi(source))
     notes = []
 
-    if "icc" in keep and Image.getmodebase(source.mode) == Image.getmodebase(mode):
-        # A profile for other bands (CMYK to RGB, say) would misdescribe the pixels.
-        metadata.icc_profile, note = checked_icc_profile(source.info.get("icc_profile"))
+    profile = source.info.get("icc_profile")
+    if "icc" in keep and profile_fits_mode(profile, mode):
+        metadata.icc_profile, note = checked_icc_profile(profile)
         notes.append(note)
 
     if "exif" in keep and source.format == "TIFF":
@@ -161,6 +170,18 @@ def describe_output(
 
     metadata.note = "; ".join(note for note in notes if note) or None
     return metadata
+
+
+def profile_fits_mode(profile, mode: str) -> bool:
+    """Return True if the ICC ``profile``'s colour space is the one of pixels in ``mode``.
+
+    A profile for other bands (a CMYK profile on RGB pixels, say) would
+    misdescribe the pixels, and viewers reject it. The colour space is
+    bytes 16 to 19 of the profile's header (ICC.1:2010, section 7.2.6).
+    """
+    if not profile or len(profile) < 20:
+        return False
+    return _ICC_SPACE_OF_MODE.get(mode) == bytes(profile[16:20])
 
 
 def checked_icc_profile(profile) -> tuple[bytes | None, str | None]:

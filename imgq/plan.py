@@ -83,6 +83,9 @@ def make_plan(found: Iterable[Found], placement: Placement, freshness=None) -> P
     relative_folders: dict[tuple[str, str], str] = {}
 
     for item in found:
+        if item.error:
+            plan.failed.append((item.path, item.error))
+            continue
         if item.skip_reason:
             plan.ignored.append(item)
             continue

@@ -3,7 +3,8 @@
 With exactly one input file (or ``-`` for standard input), ``-o PATH`` names
 the output file itself, as ``cp`` and ImageMagick's ``convert`` do, unless
 PATH is an existing folder or ends with a slash. The output format comes
-from ``--format``, else from PATH's extension, else from the input's extension. The
+from ``--format``, else from PATH's extension, else (PATH has none) from the
+input's format; an extension imgq cannot write is a usage error. The
 named file is replaced when it exists, because naming it is the request to
 write it, and make reruns a recipe exactly when its target must be replaced.
 
@@ -19,6 +20,7 @@ import sys
 
 import click
 
+from imgq import heif
 from imgq.formats import PREFERRED_EXTENSION, format_for_extension, known_format_for_extension
 from imgq.plan import Placement
 from imgq.streams import STDIN, STDOUT, stdout_staging_file
@@ -134,6 +136,16 @@ def _output_format(output: str, requested: str | None, reading_stdin: bool) -> s
     if requested is None and from_name is None and unwritable is not None:
         raise click.UsageError(
             f"imgq cannot write {unwritable} files such as {output}; name the output .png, .tif, .jpg "
+            "or .webp, or give --format"
+        )
+    extension = os.path.splitext(output)[1]
+    if requested is None and from_name is None and extension.lower() in heif.EXTENSIONS:
+        raise click.UsageError(f"writing {output} needs the pillow-heif package: pip install 'imgq[heif]'")
+    if requested is None and from_name is None and extension:
+        # As ImageMagick does, instead of writing the input's format under a
+        # name that promises another one.
+        raise click.UsageError(
+            f"unknown output extension {extension!r} in {output}; name the output .png, .tif, .jpg "
             "or .webp, or give --format"
         )
     if requested is not None and from_name is not None and requested != from_name:

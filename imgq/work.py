@@ -236,10 +236,7 @@ def _request_draft(image: Image.Image, pipeline: Pipeline) -> None:
 
 def _write_temp(temp: str, final: str, fmt: str, output: Rendered | lossless_jpeg.LosslessOutput) -> int:
     try:
-        _make_folder(os.path.dirname(temp) or ".")
-        # Multi-page TIFF writing reads back what it wrote, so the file is opened
-        # for reading too.
-        stream = open(temp, "w+b")
+        stream = _create_temp(temp)
     except OSError as exc:
         raise OutputError(f"cannot write {final}: {exc.strerror or exc}") from exc
 
@@ -261,10 +258,19 @@ def _write_temp(temp: str, final: str, fmt: str, output: Rendered | lossless_jpe
         return stream.tell()
 
 
-@functools.lru_cache(maxsize=1024)
-def _make_folder(folder: str) -> None:
-    """Create ``folder`` and its parents once per process; a batch writes many files into each."""
-    os.makedirs(folder, exist_ok=True)
+def _create_temp(temp: str):
+    """Open ``temp`` for writing, creating its folder first if it is missing.
+
+    Trying the open first costs one system call per image where the folder
+    exists, and a Dask worker that outlives a run creates a deleted folder again.
+    """
+    # Multi-page TIFF writing reads back what it wrote, so the file is opened
+    # for reading too.
+    try:
+        return open(temp, "w+b")
+    except FileNotFoundError:
+        os.makedirs(os.path.dirname(temp) or ".", exist_ok=True)
+        return open(temp, "w+b")
 
 
 def _copy_mtime(source: str, target: str) -> None:

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import filecmp
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import psutil
 import pytest
 from PIL import Image
 
-from conftest import temp_files
+from conftest import RUN_TIMEOUT, temp_files
 
 GOOD = ["a.jpg", "nested/b.png", "nested/deeper/c.gif", "nested/alpha.png"]
 BAD = ["nested/truncated.jpg", "text_named.jpg", "empty.png", "nested/bomb.png"]
@@ -212,14 +215,13 @@ def test_negative_angle_parses(tmp_path, imgq):
         (["run", "IN", "-o", "OUT", "--op", "spin=3"], "unknown operation 'spin=3'"),
         (["rotate", "90", "IN", "-o", "OUT", "--quality", "101"], "101 is not in the range 1<=x<=100"),
         (["rotate", "90", "IN", "-o", "OUT", "--background", "nocolour"], "invalid colour 'nocolour'"),
-        (["rotate", "90", "MISSING", "-o", "OUT"], "does not exist"),
         (["rotate", "90", "IN", "-o", "IN/a.png"], "is not a folder"),
     ],
 )
 def test_usage_errors_exit_2(tmp_path, imgq, args, expected):
     (tmp_path / "in").mkdir()
     Image.new("RGB", (2, 2)).save(tmp_path / "in" / "a.png")
-    mapping = {"IN": str(tmp_path / "in"), "OUT": str(tmp_path / "out"), "MISSING": str(tmp_path / "nope")}
+    mapping = {"IN": str(tmp_path / "in"), "OUT": str(tmp_path / "out")}
     resolved = [mapping.get(arg, arg).replace("IN/", str(tmp_path / "in") + "/") for arg in args]
 
     run = imgq(*resolved)
@@ -360,3 +362,47 @@ def test_other_hosts_temporary_files_kept_until_stale(tmp_path, imgq):
     assert run.returncode == 0, run.stderr
     assert fresh.exists()
     assert not abandoned.exists()
+
+
+def test_unreadable_folder_fails_the_run(tmp_path):
+    # As root, only another user is refused a folder, so the run drops to
+    # "nobody" in a folder under /tmp that every user may enter.
+    as_root = os.geteuid() == 0
+    if as_root and shutil.which("setpriv") is None:
+        pytest.skip("running as root without setpriv, so no folder can be made unreadable")
+    work = Path(tempfile.mkdtemp(prefix="imgq-unreadable-", dir="/tmp" if as_root else tmp_path))
+    try:
+        for name in ("ok/a.png", "locked/b.png"):
+            (work / "in" / name).parent.mkdir(parents=True, exist_ok=True)
+            Image.new("RGB", (6, 4), "red").save(work / "in" / name)
+        (work / "out").mkdir()
+        command = [sys.executable, "-m", "imgq", "rotate", "90", "in", "-o", "out"]
+        if as_root:
+            for path in [work, *work.rglob("*")]:
+                path.chmod(0o777 if path.is_dir() else 0o666)
+            (work / "in" / "locked").chmod(0o700)
+            command = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *command]
+        else:
+            (work / "in" / "locked").chmod(0)
+
+        run = subprocess.run(command, cwd=work, capture_output=True, text=True, timeout=RUN_TIMEOUT)
+
+        assert run.returncode == 1, run.stderr
+        assert "imgq: in/locked: cannot read folder: Permission denied" in run.stderr
+        with Image.open(work / "out" / "ok" / "a.png") as image:
+            assert image.size == (4, 6)
+    finally:
+        (work / "in" / "locked").chmod(0o700)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def test_missing_input_fails_alone(tmp_path, imgq):
+    (tmp_path / "in").mkdir()
+    Image.new("RGB", (6, 4)).save(tmp_path / "in" / "a.png")
+
+    run = imgq("rotate", "90", tmp_path / "gone.png", tmp_path / "in", "-o", tmp_path / "out")
+
+    assert run.returncode == 1
+    assert run.error_lines == [f"imgq: {tmp_path / 'gone.png'}: cannot read file: No such file or directory"]
+    with Image.open(tmp_path / "out" / "a.png") as image:
+        assert image.size == (4, 6)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import filecmp
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -228,3 +229,24 @@ def test_malformed_scheduler_address_is_usage_error(tmp_path):
     assert run.returncode == 2
     assert "invalid address 'foo:bar'" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_dask_workers_rewrite_deleted_output_folder(tmp_path):
+    # Dask worker processes outlive a run, so nothing they learnt about the
+    # output folder may hold for the next one. One worker runs both runs.
+    distributed = pytest.importorskip("distributed", reason="Dask is not installed: pip install 'imgq[dask]'")
+    source = make_images(tmp_path / "in", 6)
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address="127.0.0.1:0"
+    ) as local_cluster:
+        command = [
+            "rotate", "90", source, "-o", tmp_path / "out",
+            "--scheduler", local_cluster.scheduler_address, "--write-on", "workers",
+        ]
+        first = run_imgq(*command)
+        shutil.rmtree(tmp_path / "out")
+        second = run_imgq(*command)
+
+    assert first.returncode == 0, first.stderr
+    assert second.returncode == 0, second.stderr
+    assert len(list((tmp_path / "out").rglob("*.png"))) == 6

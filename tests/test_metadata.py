@@ -9,6 +9,8 @@ import shutil
 import pytest
 from PIL import ExifTags, Image, ImageChops, ImageCms, ImageStat
 
+from imgq.metadata import profile_fits_mode
+
 ORIENTATION = 0x0112
 MAKE = 0x010F
 MODEL = 0x0110
@@ -223,3 +225,33 @@ def test_to_srgb_converts_pixels(corpus, imgq, tmp_path):
         profile = ImageCms.ImageCmsProfile(io.BytesIO(image.info["icc_profile"]))
         assert "sRGB" in ImageCms.getProfileDescription(profile)
         assert max(ImageStat.Stat(ImageChops.difference(image.convert("RGB"), expected)).mean) < 1.5
+
+
+GHOSTSCRIPT_CMYK_PROFILE = "/usr/share/color/icc/ghostscript/default_cmyk.icc"
+
+
+def test_cmyk_profile_not_kept_on_rgb_output(imgq, tmp_path):
+    if not os.path.exists(GHOSTSCRIPT_CMYK_PROFILE):
+        pytest.skip(f"no CMYK ICC profile at {GHOSTSCRIPT_CMYK_PROFILE} (Debian package ghostscript)")
+    with open(GHOSTSCRIPT_CMYK_PROFILE, "rb") as stream:
+        profile = stream.read()
+    Image.new("CMYK", (8, 8), (0, 0, 255, 0)).save(tmp_path / "cmyk.jpg", icc_profile=profile)
+
+    run = imgq("convert", "png", tmp_path / "cmyk.jpg", "-o", tmp_path / "out.png")
+
+    assert run.returncode == 0, run.stderr
+    with Image.open(tmp_path / "out.png") as image:
+        assert image.mode == "RGB"
+        kept = image.info.get("icc_profile")
+    assert kept is None or kept[16:20] == b"RGB "
+
+
+@pytest.mark.parametrize(
+    ("space", "mode", "fits"),
+    [(b"RGB ", "RGB", True), (b"RGB ", "RGBA", True), (b"CMYK", "RGB", False), (b"CMYK", "CMYK", True),
+     (b"GRAY", "L", True), (b"GRAY", "RGB", False), (b"RGB ", "L", False)],
+)
+def test_profile_fits_mode_by_colour_space(space, mode, fits):
+    header = bytes(16) + space + bytes(108)
+
+    assert profile_fits_mode(header, mode) is fits

@@ -8,6 +8,7 @@ import pytest
 from PIL import Image
 
 from conftest import temp_files
+from imgq import heif
 
 # A 3x2 image with six distinct colours; turned by 90 degrees clockwise it
 # becomes the 2x3 image below, pixel for pixel.
@@ -177,3 +178,16 @@ def test_failed_image_keeps_older_output_whole(imgq, tmp_path):
     assert output.read_bytes() == older
     assert output.stat().st_mtime_ns == 1_000_000_000
     assert temp_files(tmp_path) == []
+
+
+@pytest.mark.parametrize(("name", "expected"), [("a.xyz", "unknown output extension '.xyz'"), ("a.heic", "pillow-heif")])
+def test_unknown_output_extension_is_usage_error(tmp_path, imgq, name, expected):
+    if name.endswith(".heic") and heif.AVAILABLE:
+        pytest.skip("pillow-heif is installed, so imgq writes .heic files")
+    source = make_image(tmp_path / "a.png")
+
+    run = imgq("rotate", "90", source, "-o", tmp_path / name)
+
+    assert run.returncode == 2
+    assert expected in run.stderr
+    assert not (tmp_path / name).exists()
