@@ -455,7 +455,7 @@ def _execute(operations, *, sources, output, in_place, output_format, quality, b
         click.echo("imgq: no images found in the inputs (-v lists the paths passed over)", err=True)
     _report_plan(plan, report, settings)
     _warn_without_jpegtran(plan, pipeline, settings)
-    remove_stale_temporary_files({os.path.dirname(job.output) or "." for job in plan.jobs})
+    remove_stale_temporary_files({folder or "." for folder in plan.jobs.output_folders()})
     engine = EngineSettings(jobs, chunk_size, timeout=timeout, max_memory=max_memory, dask=dask)
     _run_with_signals(plan, pipeline, engine, settings, report)
     report.elapsed = time.perf_counter() - started
@@ -626,7 +626,7 @@ def _warn_without_jpegtran(plan, pipeline, settings: OutputSettings) -> None:
 
     if not lossless_jpeg.is_lossless_chain(pipeline.operations) or pipeline.quality is not None:
         return
-    if not any(job.output_format == "JPEG" for job in plan.jobs):
+    if "JPEG" not in plan.jobs.output_formats:
         return
     if not lossless_jpeg.has_jpegtran():
         click.echo(

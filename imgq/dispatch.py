@@ -29,6 +29,7 @@ import os
 import signal
 import time
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -109,14 +110,18 @@ def _cgroup_cpu_quota() -> float | None:
     return int(quota) / int(period)
 
 
-def make_chunks(jobs: list[ImageJob], chunk_size: int | None, workers: int) -> list[list[ImageJob]]:
-    """Split ``jobs`` into chunks of ``chunk_size`` (automatic when None)."""
+def make_chunks(jobs: Sequence[ImageJob], chunk_size: int | None, workers: int) -> list[range]:
+    """Split ``jobs`` into chunks of ``chunk_size`` (automatic when None), as ranges of job indices.
+
+    A range costs the same for 1 job or 32, so the main process keeps no
+    per-image record for the chunks it has still to hand out.
+    """
     if chunk_size is None:
         chunk_size = auto_chunk_size(jobs, workers)
-    return [jobs[start : start + chunk_size] for start in range(0, len(jobs), chunk_size)]
+    return [range(start, min(start + chunk_size, len(jobs))) for start in range(0, len(jobs), chunk_size)]
 
 
-def auto_chunk_size(jobs: list[ImageJob], workers: int) -> int:
+def auto_chunk_size(jobs: Sequence[ImageJob], workers: int) -> int:
     """Return a chunk size that gives each worker several chunks of about AUTO_CHUNK_BYTES each.
 
     Large images go one to a chunk, so that the last chunks finish together
@@ -127,7 +132,7 @@ def auto_chunk_size(jobs: list[ImageJob], workers: int) -> int:
     return max(1, min(MAX_AUTO_CHUNK, balanced, by_size))
 
 
-def mean_input_size(jobs: list[ImageJob]) -> int:
+def mean_input_size(jobs: Sequence[ImageJob]) -> int:
     """Return the mean size in bytes of up to SIZE_SAMPLE inputs spread over ``jobs`` (0 if none is known)."""
     step = max(1, len(jobs) // SIZE_SAMPLE)
     sizes = []
@@ -140,7 +145,7 @@ def mean_input_size(jobs: list[ImageJob]) -> int:
 
 
 def run_jobs(
-    jobs: list[ImageJob], pipeline: Pipeline, engine: EngineSettings, output: OutputSettings, report: Report
+    jobs: Sequence[ImageJob], pipeline: Pipeline, engine: EngineSettings, output: OutputSettings, report: Report
 ) -> None:
     """Process every job and add the outcomes to ``report``, even when interrupted."""
     if not jobs:
@@ -150,7 +155,8 @@ def run_jobs(
         from imgq.dask_engine import run_on_dask
 
         chunk_size = engine.chunk_size or DASK_CHUNK_SIZE
-        run_on_dask(make_chunks(jobs, chunk_size, 1), pipeline, engine.dask, output, report)
+        chunks = [jobs[chunk.start : chunk.stop] for chunk in make_chunks(jobs, chunk_size, 1)]
+        run_on_dask(chunks, pipeline, engine.dask, output, report)
         return
 
     wanted = engine.jobs if engine.jobs is not None else available_cpus()
@@ -159,11 +165,11 @@ def run_jobs(
     if workers == 1:
         run_serial(jobs, pipeline, engine, output, report)
     else:
-        ProcessEngine(chunks, pipeline, workers, output, engine).run(report)
+        ProcessEngine(jobs, chunks, pipeline, workers, output, engine).run(report)
 
 
 def run_serial(
-    jobs: list[ImageJob], pipeline: Pipeline, engine: EngineSettings, output: OutputSettings, report: Report
+    jobs: Sequence[ImageJob], pipeline: Pipeline, engine: EngineSettings, output: OutputSettings, report: Report
 ) -> None:
     """Process the jobs in this process, through the same worker and collector code."""
     configure_pillow(pipeline)
@@ -209,7 +215,7 @@ def _process_with_alarm(job: ImageJob, pipeline: Pipeline, gate: MemoryGate | No
 class _Worker:
     process: multiprocessing.process.BaseProcess
     connection: object
-    jobs: list[ImageJob]
+    chunks: list[Sequence[int]]
     slot: int
     timed_out: int | None = None
 
@@ -218,17 +224,13 @@ class ProcessEngine:
     """Worker processes and a collector process around one bounded result channel."""
 
     def __init__(
-        self, chunks: list[list[ImageJob]], pipeline: Pipeline, workers: int, output: OutputSettings,
-        engine: EngineSettings = EngineSettings(),
+        self, jobs: Sequence[ImageJob], chunks: list[Sequence[int]], pipeline: Pipeline, workers: int,
+        output: OutputSettings, engine: EngineSettings = EngineSettings(),
     ):
+        # A chunk is a sequence of job indices, and jobs[index] is that job.
+        self.jobs = jobs
         self.pending = deque(chunks)
         self.total = sum(len(chunk) for chunk in chunks)
-        # Job indices are positions in the plan, so a list (8 bytes a job
-        # against about 30 in a dictionary) finds a job by its index.
-        self.jobs_by_index: list[ImageJob | None] = [None] * (1 + max(job.index for chunk in chunks for job in chunk))
-        for chunk in chunks:
-            for job in chunk:
-                self.jobs_by_index[job.index] = job
         self.pipeline = pipeline
         self.worker_count = workers
         self.output = output
@@ -314,9 +316,9 @@ class ProcessEngine:
             return
         chunk = self.pending.popleft() if self.pending else None
         if chunk is not None:
-            worker.jobs.extend(chunk)
+            worker.chunks.append(chunk)
         with contextlib.suppress(OSError):
-            worker.connection.send(chunk)
+            worker.connection.send(None if chunk is None else [self.jobs[index] for index in chunk])
 
     def _worker_exited(self, worker_id: int, worker: _Worker) -> None:
         worker.process.join()
@@ -326,9 +328,9 @@ class ProcessEngine:
         self.free_slots.append(worker.slot)
 
         code = worker.process.exitcode
-        if code != 0 and worker.jobs:
+        if code != 0 and worker.chunks:
             self.lost[worker_id] = (_exit_reason(code), worker.timed_out)
-            self.control.send(WorkerLost(worker_id, tuple(job.index for job in worker.jobs)))
+            self.control.send(WorkerLost(worker_id, tuple(index for chunk in worker.chunks for index in chunk)))
         self._top_up_workers()
 
     def _receive_control(self) -> None:
@@ -344,14 +346,14 @@ class ProcessEngine:
         reason = f"worker process died ({exit_reason})"
         failed, retries = [], []
         for index in message.indices:
-            job = self.jobs_by_index[index]
+            job = self.jobs[index]
             if index == timed_out:
                 failed.append((index, job.source, job.output, f"timed out after {self.timeout:g} s (--timeout)"))
             elif index in self.retried:
                 failed.append((index, job.source, job.output, reason))
             else:
                 self.retried.add(index)
-                retries.append([job])
+                retries.append([index])
 
         if retries:
             cause = "was stuck past --timeout and ended" if timed_out is not None else f"ended ({exit_reason})"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 
 from imgq.discover import TEMP_PREFIX, TEMP_SUFFIX, Found, temp_token
 from imgq.formats import format_for_extension, output_name
@@ -29,11 +29,7 @@ class ImageJob:
 
     @property
     def temp(self) -> str:
-        """Return the temporary file that the output is written to before it is renamed.
-
-        It is derived instead of stored, so that a plan of many images keeps
-        one path string fewer per image.
-        """
+        """Return the temporary file that the output is written to before it is renamed."""
         return temp_path(self.output, self.token, self.index)
 
     @property
@@ -42,11 +38,77 @@ class ImageJob:
         return tuple(variant.temp for variant in self.variants) or (self.temp,)
 
 
+class JobList(Sequence[ImageJob]):
+    """The planned jobs, kept as lists of paths; an ``ImageJob`` is made when one is read.
+
+    A job object and its index cost about 110 bytes per image on top of
+    the paths, which the main process would keep for the whole run. An
+    output path is kept as its folder, one string shared by the folder's
+    jobs, and its name, None when it is the input's name. Item ``i`` is the
+    job with index ``i``, and a slice is a list of jobs.
+    """
+
+    def __init__(self, token: str = ""):
+        self.token = token
+        self._sources: list[str] = []
+        self._output_folders: list[str] = []
+        self._output_names: list[str | None] = []
+        self._formats: list[str] = []
+        self._variants: dict[int, tuple[VariantOutput, ...]] = {}
+        self._folders: dict[str, str] = {}
+
+    def add(self, source: str, outputs: list[tuple[str, str]], variants: tuple[Variant, ...] = ()) -> None:
+        """Append the job for ``source`` with its (output, format) pairs: one, or one per variant."""
+        index = len(self._sources)
+        output, fmt = outputs[0]
+        folder, name = os.path.split(output)
+        self._sources.append(source)
+        self._output_folders.append(self._folders.setdefault(folder, folder))
+        self._output_names.append(None if name == os.path.basename(source) else name)
+        self._formats.append(fmt)
+        if variants:
+            self._variants[index] = tuple(
+                VariantOutput(variant.geometry, path, path_format, temp_path(path, self.token, index, number))
+                for number, (variant, (path, path_format)) in enumerate(zip(variants, outputs))
+            )
+
+    def __len__(self) -> int:
+        return len(self._sources)
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, Sequence):
+            return NotImplemented
+        return len(self) == len(other) and all(mine == theirs for mine, theirs in zip(self, other))
+
+    __hash__ = None
+
+    def output_folders(self) -> set[str]:
+        """Return the folders that the outputs go to (of the first variant for --variant)."""
+        return set(self._folders)
+
+    @property
+    def output_formats(self) -> Sequence[str]:
+        """Return the output format of every job, without making jobs."""
+        return self._formats
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self._job(position) for position in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        return self._job(index)
+
+    def _job(self, index: int) -> ImageJob:
+        source = self._sources[index]
+        output = os.path.join(self._output_folders[index], self._output_names[index] or os.path.basename(source))
+        return ImageJob(index, source, output, self._formats[index], self.token, self._variants.get(index, ()))
+
+
 @dataclass
 class Plan:
     """The planned jobs, plus the inputs passed over or rejected while planning."""
 
-    jobs: list[ImageJob] = field(default_factory=list)
+    jobs: JobList = field(default_factory=JobList)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
     ignored: list[Found] = field(default_factory=list)
@@ -108,10 +170,11 @@ def make_plan(found: Iterable[Found], placement: Placement, freshness=None) -> P
 
     # Conflicts are found over the whole tree, so that every shard agrees on them.
     rejected = _find_conflicts(candidates, seen_sources, placement.in_place, absolute)
+    del seen_sources
     if placement.shard is not None:
         candidates = [candidate for candidate in candidates if in_shard(candidate[3], placement.shard)]
 
-    token = temp_token()
+    plan.jobs = JobList(temp_token())
     for source, outputs in _group_by_source(candidates, bool(placement.variants)):
         present = [output for output, _ in outputs if _exists(output)]
         existing = [output for output in present if not _may_replace(source, output, placement)]
@@ -123,7 +186,7 @@ def make_plan(found: Iterable[Found], placement: Placement, freshness=None) -> P
         elif existing and not stale:
             plan.skipped.append((source, f"output exists: {existing[0]} (use --overwrite)"))
         else:
-            plan.jobs.append(_job(len(plan.jobs), source, outputs, placement, token))
+            plan.jobs.add(source, outputs, placement.variants)
     return plan
 
 
@@ -168,31 +231,28 @@ def _drop_earlier_outputs(candidates, seen_sources: set[str], plan: Plan) -> lis
     return kept
 
 
-def _job(index: int, source: str, outputs: list[tuple[str, str]], placement: Placement, token: str) -> ImageJob:
-    temps = [temp_path(output, token, index, number) for number, (output, _) in enumerate(outputs)]
-    output, fmt = outputs[0]
-    variants = tuple(
-        VariantOutput(variant.geometry, path, fmt, temp)
-        for variant, (path, fmt), temp in zip(placement.variants, outputs, temps)
-    )
-    return ImageJob(index, source, output, fmt, token, variants)
-
-
 def temp_path(output: str, token: str, index: int, number: int = 0) -> str:
     """Return the temporary file beside ``output`` for output ``number`` of job ``index``."""
     suffix = f"-{number}" if number else ""
     return os.path.join(os.path.dirname(output) or ".", f"{TEMP_PREFIX}{token}-{index}{suffix}{TEMP_SUFFIX}")
 
 
-def _group_by_source(candidates: list[tuple[str, str, str, str]], variants: bool) -> Iterable[tuple[str, list]]:
-    """Yield each source with its (output, format) pairs: one pair, or one per variant."""
+def _group_by_source(candidates: list[tuple[str, str, str, str]], variants: bool) -> Iterator[tuple[str, list]]:
+    """Yield each source with its (output, format) pairs: one pair, or one per variant.
+
+    Without variants, this empties ``candidates`` as it goes, so that each
+    candidate is freed once its job exists instead of at the end of planning.
+    """
     if not variants:
-        # One candidate per source: no dictionary of 10,000 one-item lists.
-        return ((source, [(output, fmt)]) for source, output, fmt, _ in candidates)
+        candidates.reverse()
+        while candidates:
+            source, output, fmt, _ = candidates.pop()
+            yield source, [(output, fmt)]
+        return
     grouped: dict[str, list[tuple[str, str]]] = {}
     for source, output, fmt, _ in candidates:
         grouped.setdefault(source, []).append((output, fmt))
-    return grouped.items()
+    yield from grouped.items()
 
 
 def _outputs_for(item: Found, placement: Placement, folders: dict[tuple[str, str], str]) -> list[tuple[str, str]]:
@@ -250,14 +310,19 @@ def _find_conflicts(
     there.
     """
     rejected: dict[str, str] = {}
-    first_by_output: dict[str, tuple] = {}
+    # Outputs are keyed by the hash of their folded name, an int instead of
+    # a string each. Two different names with one hash are compared by name.
+    first_by_hash: dict[int, tuple] = {}
+    first_by_name: dict[str, tuple] = {}
     collisions: dict[str, list[tuple]] = {}
     for candidate in candidates:
-        key = absolute(candidate[1]).casefold()
-        first = first_by_output.setdefault(key, candidate)
+        folded = absolute(candidate[1]).casefold()
+        first = first_by_hash.setdefault(hash(folded), candidate)
+        if first is not candidate and absolute(first[1]).casefold() != folded:
+            first = first_by_name.setdefault(folded, candidate)
         if first is not candidate:
-            collisions.setdefault(key, [first]).append(candidate)
-    del first_by_output
+            collisions.setdefault(folded, [first]).append(candidate)
+    del first_by_hash, first_by_name
 
     for group in collisions.values():
         names = ", ".join(source for source, *_ in group)
@@ -299,6 +364,9 @@ class _AbsolutePaths:
         absolute = self.folders.get(folder)
         if absolute is None:
             absolute = self.folders[folder] = os.path.abspath(folder)
+        if absolute == folder:
+            # Already absolute: the same string, not a copy per image.
+            return path
         return os.path.join(absolute, name)
 
 

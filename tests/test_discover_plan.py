@@ -105,7 +105,7 @@ def test_plan_skips_existing_output_unless_overwrite(tmp_path):
     skipping = plan_for(tmp_path, [tmp_path / "in"])
     overwriting = plan_for(tmp_path, [tmp_path / "in"], overwrite=True)
 
-    assert skipping.jobs == []
+    assert len(skipping.jobs) == 0
     assert "output exists" in skipping.skipped[0][1]
     assert len(overwriting.jobs) == 1
 
@@ -116,7 +116,7 @@ def test_plan_never_replaces_input_without_in_place(tmp_path):
     same_folder = plan_for(tmp_path, [tmp_path / "in"], output_root=str(tmp_path / "in"), overwrite=True)
     in_place = plan_for(tmp_path, [tmp_path / "in"], output_root=None, in_place=True)
 
-    assert same_folder.jobs == []
+    assert len(same_folder.jobs) == 0
     assert "would replace an input file" in same_folder.failed[0][1]
     assert [job.output for job in in_place.jobs] == [str(tmp_path / "in" / "a.png")]
 
