@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 import psutil
 
 # Each sample reads /proc for every process on the machine and costs about
-# 1 ms of CPU: every 10 ms that took 12% of a core from the tool measured
-# (more from tools with more processes); every 50 ms it takes under 3%.
+# 1 ms of CPU. Sampled every 10 ms, that took 12% of a core from the tool
+# measured, and more from tools with more processes. Every 50 ms it takes
+# under 3%.
 SAMPLE_SECONDS = 0.05
 
 
