@@ -232,7 +232,7 @@ GHOSTSCRIPT_CMYK_PROFILE = "/usr/share/color/icc/ghostscript/default_cmyk.icc"
 
 def test_cmyk_profile_not_kept_on_rgb_output(imgq, tmp_path):
     if not os.path.exists(GHOSTSCRIPT_CMYK_PROFILE):
-        pytest.skip(f"no CMYK ICC profile at {GHOSTSCRIPT_CMYK_PROFILE} (Debian package ghostscript)")
+        pytest.skip(f"no CMYK ICC profile at {GHOSTSCRIPT_CMYK_PROFILE} (Debian package libgs-common)")
     with open(GHOSTSCRIPT_CMYK_PROFILE, "rb") as stream:
         profile = stream.read()
     Image.new("CMYK", (8, 8), (0, 0, 255, 0)).save(tmp_path / "cmyk.jpg", icc_profile=profile)
