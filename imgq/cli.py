@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import os
 import signal
 import sys
@@ -32,7 +33,7 @@ from imgq.report import (
     ImageResult, Outcome, Report, display_path,
 )
 from imgq.single import OUTPUT_HELP, one_file_placement
-from imgq.streams import STDOUT, copy_to_stdout
+from imgq.streams import STDIN, STDOUT, copy_to_stdout
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -162,6 +163,13 @@ class _Group(click.Group):
             self.add_command(_COMMANDS[name](), name)
         return self.commands.get(name)
 
+    def resolve_command(self, ctx, args):
+        try:
+            return super().resolve_command(ctx, args)
+        except click.NoSuchCommand as exc:
+            # Click suggests from the commands built so far, and none is built yet.
+            raise click.NoSuchCommand(exc.command_name, possibilities=list(_COMMANDS), ctx=ctx) from None
+
     def parse_args(self, ctx, args):
         if "--" in args:
             end = args.index("--")
@@ -194,7 +202,9 @@ def _example(text: str):
     """Append an example block to a command's help."""
 
     def decorate(function):
-        function.__doc__ = f"{function.__doc__}\n\n\b\nExample:\n  {text}"
+        # Dedented first: the commands are defined inside functions, and
+        # their docstrings are indented deeper than the example lines.
+        function.__doc__ = f"{inspect.cleandoc(function.__doc__)}\n\n\b\nExample:\n  {text}"
         return function
 
     return decorate
@@ -399,6 +409,7 @@ def _execute(operations, *, sources, output, in_place, output_format, quality, b
         _take_lock(lock_path)
     if not sources and not files_from:
         raise click.UsageError("missing SOURCES: give files or folders, or --files-from FILE")
+    _reject_unknown_options(sources)
     if report_path == "-" and output == STDOUT:
         raise click.UsageError("--report - and -o - both write to stdout; give --report FILE")
     if null_separated and not files_from:
@@ -415,6 +426,8 @@ def _execute(operations, *, sources, output, in_place, output_format, quality, b
     placement = one_file_placement(sources, output, in_place, output_format, dry_run, shard, remote=dask is not None)
     if placement is not None and variants:
         raise click.UsageError("--variant names its own files; give -o FOLDER, not a file or '-'")
+    if placement is not None and files_from:
+        raise click.UsageError("--files-from can list several images; give -o FOLDER, not a file or '-'")
     if placement is None:
         placement = _placement(output, in_place, output_format, overwrite, dry_run, shard)
     placement = dataclasses.replace(placement, variants=variants)
@@ -467,6 +480,20 @@ def _execute(operations, *, sources, output, in_place, output_format, quality, b
     if report_path:
         _append_summary(report_path, report)
     sys.exit(report.exit_code)
+
+
+def _reject_unknown_options(sources) -> None:
+    """Raise a usage error for a source that is a misspelt option, such as ``--qualty``.
+
+    ``rotate`` passes unknown options through as arguments, so that ``rotate
+    -90`` reads as an angle. A missing input fails alone instead of stopping
+    the batch, but a typo must still stop the run before any work.
+    """
+    ctx = click.get_current_context()
+    for source in sources:
+        if source.startswith("-") and source != STDIN and not os.path.lexists(source):
+            known = [name for param in ctx.command.params for name in param.opts if name.startswith("--")]
+            raise click.NoSuchOption(source.split("=", 1)[0], possibilities=known, ctx=ctx)
 
 
 def _take_lock(path: str) -> None:

@@ -62,9 +62,10 @@ def discover(inputs: list[str], follow_links: bool = False, exclude: str | None 
     for given in inputs:
         if given != STDIN and os.path.isdir(given):
             yield from _walk(given, follow_links, excluded)
+        elif given != STDIN and not os.path.lexists(given):
+            yield Found(given, os.path.dirname(given), error="no such file or folder")
         else:
-            # A named file is tried even with an unknown extension; a missing
-            # one becomes a per-file error when the worker opens it.
+            # A named file is tried even with an unknown extension.
             yield Found(given, os.path.dirname(given))
 
 

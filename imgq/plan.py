@@ -364,10 +364,9 @@ class _AbsolutePaths:
         absolute = self.folders.get(folder)
         if absolute is None:
             absolute = self.folders[folder] = os.path.abspath(folder)
-        if absolute == folder:
-            # Already absolute: the same string, not a copy per image.
-            return path
-        return os.path.join(absolute, name)
+        joined = os.path.join(absolute, name)
+        # An absolute, normalised path is kept as the same string, not a copy per image.
+        return path if joined == path else joined
 
 
 def in_shard(relative_path: str, shard: tuple[int, int]) -> bool:

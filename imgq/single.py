@@ -97,6 +97,8 @@ def _check_folder_output(sources, output) -> None:
         return
     if len(sources) > 1:
         inputs = f"{len(sources)} inputs were given"
+    elif not sources:
+        inputs = "--files-from can list several images"
     else:
         inputs = f"{sources[0]} is a folder"
     raise click.UsageError(

@@ -403,6 +403,54 @@ def test_missing_input_fails_alone(tmp_path, imgq):
     run = imgq("rotate", "90", tmp_path / "gone.png", tmp_path / "in", "-o", tmp_path / "out")
 
     assert run.returncode == 1
-    assert run.error_lines == [f"imgq: {tmp_path / 'gone.png'}: cannot read file: No such file or directory"]
+    assert run.error_lines == [f"imgq: {tmp_path / 'gone.png'}: no such file or folder"]
     with Image.open(tmp_path / "out" / "a.png") as image:
         assert image.size == (4, 6)
+
+
+def test_misspelt_option_stops_before_any_work(tmp_path, imgq):
+    (tmp_path / "in").mkdir()
+    Image.new("RGB", (6, 4)).save(tmp_path / "in" / "a.png")
+
+    run = imgq("rotate", "90", "--qualty", "5", tmp_path / "in", "-o", tmp_path / "out")
+
+    assert run.returncode == 2
+    assert "No such option '--qualty'" in run.stderr
+    assert "--quality" in run.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_misspelt_command_gets_a_suggestion(imgq):
+    run = imgq("rotat", "90", "x")
+
+    assert run.returncode == 2
+    assert "Did you mean 'rotate'?" in run.stderr
+
+
+def test_input_folder_with_doubled_slash_is_not_replaced(tmp_path, imgq):
+    (tmp_path / "in").mkdir()
+    Image.new("RGB", (6, 4)).save(tmp_path / "in" / "a.png")
+    before = (tmp_path / "in" / "a.png").read_bytes()
+
+    run = imgq("rotate", "90", f"{tmp_path / 'in'}//", "-o", tmp_path / "in", "--overwrite")
+
+    assert run.returncode == 1
+    assert "would replace an input file" in run.stderr
+    assert (tmp_path / "in" / "a.png").read_bytes() == before
+
+
+def test_files_from_with_output_file_is_usage_error(tmp_path, imgq):
+    Image.new("RGB", (6, 4)).save(tmp_path / "a.png")
+    (tmp_path / "list.txt").write_text(f"{tmp_path / 'a.png'}\n")
+
+    run = imgq("rotate", "90", "--files-from", tmp_path / "list.txt", "-o", tmp_path / "b.webp")
+
+    assert run.returncode == 2
+    assert "--files-from can list several images" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_resize_help_keeps_geometry_table_aligned(imgq):
+    run = imgq("resize", "--help")
+
+    assert "\n  W       width W, aspect ratio kept\n" in run.stdout
