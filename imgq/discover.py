@@ -87,7 +87,7 @@ def _walk(root: str, follow_links: bool, excluded: str | None) -> Iterator[Found
 
         for name in list(dirs):
             path = os.path.join(folder, name)
-            reason = _folder_skip_reason(name, path, real_root, excluded)
+            reason = _folder_skip_reason(name, path, real_root, excluded, follow_links)
             if reason:
                 dirs.remove(name)
                 yield Found(path, root, reason)
@@ -115,9 +115,12 @@ def _leaves_root(path: str, real_root: str) -> bool:
     return os.path.commonpath([target, real_root]) != real_root
 
 
-def _folder_skip_reason(name: str, path: str, real_root: str, excluded: str | None) -> str:
+def _folder_skip_reason(name: str, path: str, real_root: str, excluded: str | None, follow_links: bool) -> str:
     if name.startswith("."):
         return "hidden folder (name it as an input to process it)"
+    if not follow_links and os.path.islink(path):
+        # os.walk would pass over it in silence; -v says why.
+        return "link to a folder, not followed (use --follow-links)"
     if excluded is not None and excluded != real_root and os.path.realpath(path) == excluded:
         return "the output folder"
     return ""

@@ -25,6 +25,9 @@ _PIXEL_INFO = ("transparency",)
 # Output formats that store CMYK pixels as they are.
 CMYK_FORMATS = {"JPEG", "TIFF"}
 
+# The largest icon Pillow's ICO encoder writes; larger images are scaled down.
+ICO_MAX_SIDE = 256
+
 
 @dataclass
 class Rendered:
@@ -88,6 +91,9 @@ def finish(source: Image.Image, transformed: Transformed, output_format: str, pi
         outputs, note = _convert_to_srgb(outputs, sequence.first.info.get("icc_profile"))
         notes.append(note)
     outputs = [prepare_for_format(image, output_format, pipeline.background) for image in outputs]
+    if output_format == "ICO" and max(outputs[0].size) > ICO_MAX_SIDE:
+        width, height = outputs[0].size
+        notes.append(f"ICO holds at most {ICO_MAX_SIDE}x{ICO_MAX_SIDE} pixels, so the {width}x{height} image is scaled down to fit")
 
     metadata = collect_metadata(sequence.first, outputs[0], pipeline.changes_geometry, pipeline.kept_metadata)
     notes.append(metadata.note)

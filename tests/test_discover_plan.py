@@ -51,9 +51,12 @@ def test_discover_does_not_follow_directory_links(tmp_path):
     touch_image(tmp_path / "root" / "a.png")
     os.symlink(tmp_path / "root", tmp_path / "root" / "loop")
 
-    found = [item.path for item in discover([str(tmp_path / "root")])]
+    found = list(discover([str(tmp_path / "root")]))
 
-    assert [os.path.basename(path) for path in found] == ["a.png"]
+    assert [os.path.basename(item.path) for item in found if not item.skip_reason] == ["a.png"]
+    assert [item.skip_reason for item in found if item.skip_reason] == [
+        "link to a folder, not followed (use --follow-links)"
+    ]
 
 
 def plan_for(tmp_path, inputs, **placement):

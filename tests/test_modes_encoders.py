@@ -138,3 +138,14 @@ def test_deep_grey_scaled_to_eight_bits(imgq, tmp_path, mode, value, expected):
         low, high = image.convert("L").getextrema()
         assert abs(low - expected) <= 1
         assert abs(high - expected) <= 1
+
+
+def test_ico_output_larger_than_256_is_scaled_with_warning(imgq, tmp_path):
+    save_input(tmp_path, picture(size=(480, 640)), "big.png")
+
+    run = imgq("convert", "ico", tmp_path / "in" / "big.png", "-o", tmp_path / "big.ico")
+
+    assert run.returncode == 0, run.stderr
+    assert "ICO holds at most 256x256 pixels, so the 480x640 image is scaled down to fit" in run.stderr
+    with Image.open(tmp_path / "big.ico") as image:
+        assert image.size == (192, 256)
