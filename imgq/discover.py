@@ -119,7 +119,7 @@ def _folder_skip_reason(name: str, path: str, real_root: str, excluded: str | No
     if name.startswith("."):
         return "hidden folder (name it as an input to process it)"
     if not follow_links and os.path.islink(path):
-        # os.walk would pass over it in silence; -v says why.
+        # os.walk would pass over it in silence, and -v lists the reason.
         return "link to a folder, not followed (use --follow-links)"
     if excluded is not None and excluded != real_root and os.path.realpath(path) == excluded:
         return "the output folder"

@@ -140,7 +140,7 @@ def test_deep_grey_scaled_to_eight_bits(imgq, tmp_path, mode, value, expected):
         assert abs(high - expected) <= 1
 
 
-def test_ico_output_larger_than_256_is_scaled_with_warning(imgq, tmp_path):
+def test_large_ico_scaled_with_warning(imgq, tmp_path):
     save_input(tmp_path, picture(size=(480, 640)), "big.png")
 
     run = imgq("convert", "ico", tmp_path / "in" / "big.png", "-o", tmp_path / "big.ico")
