@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from corpus import Corpus
+from pillow_jobs import list_images
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PILLOW_JOBS = os.path.join(HERE, "pillow_jobs.py")
@@ -58,14 +59,6 @@ class Tool:
     builders: dict[str, Callable[[Corpus, str], Command]]
     version: str = ""
     missing: str = ""
-
-
-def _files(folder: str, suffix: str) -> list[str]:
-    found = []
-    for root, dirs, files in os.walk(folder):
-        dirs.sort()
-        found += [os.path.join(root, name) for name in sorted(files) if name.endswith(suffix)]
-    return found
 
 
 def _source(corpus: Corpus, job: str) -> tuple[str, str]:
@@ -172,7 +165,7 @@ def mogrify_tool() -> Tool:
         def command(corpus: Corpus, out: str) -> Command:
             source, suffix = _source(corpus, job)
             # About 0.8 MB of arguments for job S, well under Linux's 2 MB default.
-            argv = [program, "-path", out, *options[job], *_files(source, suffix)]
+            argv = [program, "-path", out, *options[job], *list_images(source, suffix)]
             return Command(argv, out, ".webp" if job == "C" else ".jpg", prepare=lambda: os.makedirs(out))
 
         return command
@@ -191,7 +184,7 @@ def vips_tool(jobs: int) -> Tool:
     def build(job: str):
         def command(corpus: Corpus, out: str) -> Command:
             source, suffix = _source(corpus, job)
-            files = _files(source, suffix)
+            files = list_images(source, suffix)
             if job == "R":
                 argv = [*parallel, "vips", "rot", "{}", os.path.join(out, "{/}") + "[Q=90]", "d90", ":::", *files]
             elif job == "T":
@@ -213,7 +206,7 @@ def jpegtran_tool(jobs: int) -> Tool:
         return Tool(f"jpegtran, parallel -j{jobs}", {}, missing="jpegtran or parallel not installed (apt-get install libjpeg-turbo-progs parallel)")
 
     def command(corpus: Corpus, out: str) -> Command:
-        files = _files(corpus.jpeg_dir, ".jpg")
+        files = list_images(corpus.jpeg_dir, ".jpg")
         argv = [
             "parallel", "--will-cite", "--halt", "now,fail=1", "-j", str(jobs),
             "jpegtran", "-rotate", "90", "-copy", "all", "-outfile", os.path.join(out, "{/}"), "{}",

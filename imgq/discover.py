@@ -42,7 +42,8 @@ class Found:
 
     ``skip_reason`` is empty for an image to process; otherwise it is the
     reason the path was passed over. ``error`` is set for a folder that
-    could not be read, which fails the run instead of passing over it.
+    could not be read or a named input that does not exist, either of which
+    fails the run instead of being passed over.
     """
 
     path: str

@@ -12,8 +12,12 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from PIL import Image
+
+if TYPE_CHECKING:
+    from PIL import PngImagePlugin
 
 from imgq.ops import ORIENTATION_TAG
 
@@ -98,7 +102,7 @@ class Metadata:
             options["comment"] = self.comment
         return options
 
-    def _png_text(self):
+    def _png_text(self) -> PngImagePlugin.PngInfo | None:
         if not self.xmp and not self.comment:
             return None
         from PIL import PngImagePlugin

@@ -93,7 +93,9 @@ def finish(source: Image.Image, transformed: Transformed, output_format: str, pi
     outputs = [prepare_for_format(image, output_format, pipeline.background) for image in outputs]
     if output_format == "ICO" and max(outputs[0].size) > ICO_MAX_SIDE:
         width, height = outputs[0].size
-        notes.append(f"ICO holds at most {ICO_MAX_SIDE}x{ICO_MAX_SIDE} pixels, so the {width}x{height} image is scaled down to fit")
+        notes.append(
+            f"ICO holds at most {ICO_MAX_SIDE}x{ICO_MAX_SIDE} pixels, so the {width}x{height} image is scaled down to fit"
+        )
 
     metadata = collect_metadata(sequence.first, outputs[0], pipeline.changes_geometry, pipeline.kept_metadata)
     notes.append(metadata.note)

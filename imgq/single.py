@@ -135,17 +135,17 @@ def _output_format(output: str, requested: str | None, reading_stdin: bool) -> s
     """Return the format to write PATH in; None keeps the input's format."""
     from_name = format_for_extension(output)
     unwritable = known_format_for_extension(output)
-    if requested is None and from_name is None and unwritable is not None:
-        raise click.UsageError(
-            f"imgq cannot write {unwritable} files such as {output}; name the output .png, .tif, .jpg "
-            "or .webp, or give --format"
-        )
     extension = os.path.splitext(output)[1]
-    if requested is None and from_name is None and extension.lower() in heif.EXTENSIONS:
-        raise click.UsageError(f"writing {output} needs the pillow-heif package: pip install 'imgq[heif]'")
     if requested is None and from_name is None and extension:
         # As ImageMagick does, instead of writing the input's format under a
         # name that promises another one.
+        if unwritable is not None:
+            raise click.UsageError(
+                f"imgq cannot write {unwritable} files such as {output}; name the output .png, .tif, .jpg "
+                "or .webp, or give --format"
+            )
+        if extension.lower() in heif.EXTENSIONS:
+            raise click.UsageError(f"writing {output} needs the pillow-heif package: pip install 'imgq[heif]'")
         raise click.UsageError(
             f"unknown output extension {extension!r} in {output}; name the output .png, .tif, .jpg "
             "or .webp, or give --format"

@@ -258,7 +258,7 @@ def _write_temp(temp: str, final: str, fmt: str, output: Rendered | lossless_jpe
         return stream.tell()
 
 
-def _create_temp(temp: str):
+def _create_temp(temp: str) -> io.BufferedRandom:
     """Open ``temp`` for writing, creating its folder first if it is missing.
 
     Trying the open first costs one system call per image where the folder

@@ -242,8 +242,8 @@ def test_cmyk_profile_not_kept_on_rgb_output(imgq, tmp_path):
     assert run.returncode == 0, run.stderr
     with Image.open(tmp_path / "out.png") as image:
         assert image.mode == "RGB"
-        kept = image.info.get("icc_profile")
-    assert kept is None or kept[16:20] == b"RGB "
+        output_profile = image.info.get("icc_profile")
+    assert output_profile is None or output_profile[16:20] == b"RGB "
 
 
 @pytest.mark.parametrize(
