@@ -322,7 +322,7 @@ def _extra_sections(figures: dict, extras: dict, workers: int) -> list[str]:
     lines += [
         "## Planning 100,000 paths",
         "",
-        f"Discovery and planning of 100,000 empty `.jpg` files in 100 folders, imports included, in a",
+        "Discovery and planning of 100,000 empty `.jpg` files in 100 folders, imports included, in a",
         f"fresh process: {figures['plan_seconds']:.2f} s, peak RSS {figures['plan_rss'] / MB:.0f} MB (medians).",
         "",
     ]

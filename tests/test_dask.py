@@ -109,6 +109,7 @@ def test_dask_worker_killed_mid_run(tmp_path, cluster):
     assert process.returncode == 0, stderr
     assert "24 written, 0 skipped, 0 failed" in stderr
     local = run_imgq("run", source, "-o", tmp_path / "local", "--op", "rotate=31")
+    assert local.returncode == 0, local.stderr
     assert same_trees(tmp_path / "local", tmp_path / "out")
     assert temp_files(tmp_path / "out") == []
 
